@@ -1,0 +1,63 @@
+"""Settings shared by every experiment config; each config file starts from base_config()."""
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Returns the paper's protocol on the embedded phantom (override per file and variant)."""
+  c = ml_collections.ConfigDict()
+  c.seeds = (0,)                 # classifier seeds; every (seed, fold) is one run
+  c.folds = 3                    # k-fold cross-validation, grouped by patient/lesion
+  c.split_seed = 0               # the folds are the same for every seed and arm
+  c.num_devices = 0              # 0 = all devices; the mesh is 1-D ('data',)
+  c.overwrite = False            # True: replace a workdir that holds another config's run
+  c.progress = True              # progress bars on stderr
+
+  c.data = ml_collections.ConfigDict()
+  c.data.source = 'phantom'      # phantom | folder | npz | tfds
+  c.data.path = ''               # folder root, .npz file, or TFDS name for tfds
+  c.data.tfds_data_dir = ''      # TFDS data_dir ('' = TFDS default)
+  c.data.phantom = ml_collections.ConfigDict()
+  c.data.phantom.counts = (53, 64, 65)   # cyst, metastasis, hemangioma (the paper's counts)
+  c.data.phantom.seed = 0
+  c.data.phantom.noise_hu = 18.0         # correlated CT noise (HU std)
+  c.data.phantom.contrast = 1.0          # scales lesion-vs-liver contrast
+  c.data.phantom.overlap = 0.25          # fraction of atypical metastases / hemangiomas
+
+  c.augment = ml_collections.ConfigDict()
+  c.augment.scale_range = (0.85, 1.15)   # zoom range of the 5 scalings (not in the paper's text)
+  c.augment.shift_cap_px = 4.0           # translation bound min(4 px, 0.1 x diameter)
+  c.augment.default_diameter_px = 40.0   # used where the data set gives no lesion diameter
+
+  c.arms = ('none',)
+  c.classic = ml_collections.ConfigDict()
+  c.classic.sizes = (500, 1000, 2000, 3000, 5000, 7500, 10000, 15000)   # the paper's sweep
+  c.classic.online = False               # also a fresh random variant of every batch
+
+  c.model = ml_collections.ConfigDict()
+  c.model.features = (32, 64, 128)       # not in the paper's text (its Fig. 2)
+  c.model.kernel_size = 3
+  c.model.dense = 500
+  c.model.dropout = 0.5
+
+  c.train = ml_collections.ConfigDict()
+  c.train.epochs = 150
+  c.train.batch_size = 64
+  c.train.learning_rate = 1e-3
+  c.train.momentum = 0.9
+  c.train.nesterov = True
+  c.train.log_every = 1                  # epochs between TensorBoard scalars
+  c.train.checkpoint_every = 10          # epochs between checkpoints
+  return c
+
+
+def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Returns c shrunk to run in seconds (tests): tiny phantom, tiny model, few epochs."""
+  c.data.phantom.counts = (12, 12, 12)
+  c.model.features = (4, 8, 8)
+  c.model.dense = 16
+  c.train.epochs = 2
+  c.train.batch_size = 16
+  c.train.checkpoint_every = 1
+  c.classic.sizes = (64,)
+  return c

@@ -1,0 +1,19 @@
+"""The paper's baseline: the classifier on the real training ROIs only (arm 'none').
+
+Variants: ``no_aug.py`` = the paper's protocol (150 epochs, 3 folds); ``:quick`` = a few minutes on
+a 2-core CPU (3 folds x 2 seeds, 150 epochs of 2 steps); ``:smoke`` = seconds, for tests.
+"""
+
+from configs import common
+
+
+def get_config(arg=None):
+  c = common.base_config()
+  c.arms = ('none',)
+  if arg == 'quick':
+    c.seeds = (0, 1)
+  elif arg == 'smoke':
+    c = common.smoke(c)
+  elif arg:
+    raise ValueError(f'unknown variant {arg!r}: use smoke, quick or nothing')
+  return c

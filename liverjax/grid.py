@@ -1,0 +1,35 @@
+"""PNG image grids of [0,1] grayscale images (for phantoms, samples and reports)."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PIL import Image
+
+
+def make_grid(images: np.ndarray, ncol: int = 8, pad: int = 2, scale: int = 1) -> np.ndarray:
+  """Returns a uint8 (H, W) mosaic of images (N, h, w[, 1]) in [0,1], row-major, 1-px grey pad."""
+  images = np.asarray(images, np.float32)
+  if images.ndim == 4:
+    images = images[..., 0]
+  n, h, w = images.shape
+  ncol = max(1, min(ncol, n))
+  nrow = -(-n // ncol)
+  grid = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad), 0.5, np.float32)
+  for i, img in enumerate(images):
+    r, c = divmod(i, ncol)
+    grid[pad + r * (h + pad):pad + r * (h + pad) + h, pad + c * (w + pad):pad + c * (w + pad) + w] = img
+  grid = np.clip(grid * 255.0 + 0.5, 0, 255).astype(np.uint8)
+  if scale > 1:
+    grid = np.kron(grid, np.ones((scale, scale), np.uint8))
+  return grid
+
+
+def save_grid(path: str, images: np.ndarray, ncol: int = 8, scale: int = 1) -> str:
+  """Writes a PNG grid of the images atomically (temp file + rename) and returns the path."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = path + '.tmp.png'
+  Image.fromarray(make_grid(images, ncol=ncol, scale=scale)).save(tmp)
+  os.replace(tmp, path)
+  return path

@@ -1,0 +1,132 @@
+"""Classifier training: pure, jitted steps and whole epochs under ``lax.scan``.
+
+The train state is a pytree (:class:`TrainState`); a step is the pure function
+``train_step(state, batch, key, *, model, tx) -> (state, metrics)``. Dropout randomness comes from
+``fold_in(key, state.step)``, so a step is a function of the state and the run's key alone and a run
+resumed from a checkpoint replays exactly. ``train_epoch`` shuffles the device-resident training
+set with a key folded from the step count, cuts it into fixed-size batches (the last one topped up
+with random extra examples, so every epoch has the same static shape and compiles once) and scans
+``train_step`` over them; each batch is sharded over the mesh's 'data' axis.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import NamedSharding
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything a training run carries from step to step."""
+  step: jax.Array
+  params: Any
+  model_state: Any        # non-trained variable collections (input_stats, batch_stats)
+  opt_state: Any
+
+
+def make_optimizer(learning_rate: float = 1e-3, momentum: float = 0.9,
+                   nesterov: bool = True) -> optax.GradientTransformation:
+  """Returns the paper's optimizer: SGD with Nesterov momentum."""
+  return optax.sgd(learning_rate, momentum=momentum, nesterov=nesterov)
+
+
+def init_state(model: nn.Module, tx: optax.GradientTransformation, key: jax.Array,
+               mean_image: jax.Array) -> TrainState:
+  """Returns a fresh TrainState whose input_stats hold the training-set mean image (H, W, C)."""
+  variables = model.init(key, jnp.zeros((1,) + mean_image.shape, jnp.float32), train=False)
+  params = variables.pop('params')
+  model_state = dict(variables)
+  model_state['input_stats'] = {'mean': jnp.asarray(mean_image, jnp.float32)}
+  return TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=model_state,
+                    opt_state=tx.init(params))
+
+
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+  """Returns the mean softmax cross-entropy of integer labels."""
+  return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+
+def train_step(state: TrainState, batch: dict, key: jax.Array, *, model: nn.Module,
+               tx: optax.GradientTransformation) -> tuple[TrainState, dict]:
+  """Returns (new state, {'loss', 'accuracy'}) after one SGD step on batch {'image', 'label'}."""
+  dropout_key = jax.random.fold_in(key, state.step)
+
+  def loss_fn(params):
+    logits = model.apply({'params': params, **state.model_state}, batch['image'], train=True,
+                         rngs={'dropout': dropout_key})
+    return cross_entropy(logits, batch['label']), logits
+
+  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  updates, opt_state = tx.update(grads, state.opt_state, state.params)
+  params = optax.apply_updates(state.params, updates)
+  accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
+  return state.replace(step=state.step + 1, params=params, opt_state=opt_state), {
+      'loss': loss, 'accuracy': accuracy}
+
+
+def epoch_indices(key: jax.Array, n: int, batch_size: int) -> jax.Array:
+  """Returns (steps, batch_size) example indices: a permutation of n, topped up at random."""
+  steps = -(-n // batch_size)
+  k_perm, k_extra = jax.random.split(key)
+  perm = jax.random.permutation(k_perm, n)
+  extra = jax.random.randint(k_extra, (steps * batch_size - n,), 0, n)
+  return jnp.concatenate([perm, extra]).reshape(steps, batch_size)
+
+
+def train_epoch(state: TrainState, data: dict, key: jax.Array, *, model: nn.Module,
+                tx: optax.GradientTransformation, batch_size: int,
+                batch_sharding: NamedSharding | None = None,
+                augment_fn: Callable | None = None) -> tuple[TrainState, dict]:
+  """Returns (state, mean metrics) after one pass over data {'image', 'label'[, 'diameter_px']}.
+
+  `augment_fn(key, images, diameter_px) -> images`, if given, is applied to every batch (the cheap
+  on-the-fly variant). Jit with model, tx, batch_size, batch_sharding and augment_fn bound.
+  """
+  epoch_key = jax.random.fold_in(jax.random.fold_in(key, 0x5EED), state.step)
+  idx = epoch_indices(epoch_key, data['image'].shape[0], batch_size)
+
+  def body(state, idx_b):
+    batch = {'image': data['image'][idx_b], 'label': data['label'][idx_b]}
+    if augment_fn is not None:
+      aug_key = jax.random.fold_in(jax.random.fold_in(key, 0xA06), state.step)
+      batch['image'] = augment_fn(aug_key, batch['image'], data['diameter_px'][idx_b])
+    if batch_sharding is not None:
+      batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
+    return train_step(state, batch, key, model=model, tx=tx)
+
+  state, metrics = jax.lax.scan(body, state, idx)
+  return state, jax.tree.map(jnp.mean, metrics)
+
+
+def predict(state: TrainState, images: jax.Array, *, model: nn.Module, batch_size: int,
+            batch_sharding: NamedSharding | None = None,
+            return_features: bool = False):
+  """Returns logits (N, K) (and penultimate features) of images in eval mode, in fixed batches."""
+  n = images.shape[0]
+  steps = -(-n // batch_size)
+  padded = jnp.concatenate(
+      [images, jnp.zeros((steps * batch_size - n,) + images.shape[1:], images.dtype)])
+  variables = {'params': state.params, **state.model_state}
+
+  def one(x):
+    if batch_sharding is not None:
+      x = jax.lax.with_sharding_constraint(x, batch_sharding)
+    return model.apply(variables, x, train=False, return_features=True)
+
+  logits, feats = jax.lax.map(one, padded.reshape((steps, batch_size) + images.shape[1:]))
+  logits = logits.reshape(steps * batch_size, -1)[:n]
+  feats = feats.reshape(steps * batch_size, -1)[:n]
+  return (logits, feats) if return_features else logits
+
+
+@functools.lru_cache(maxsize=None)
+def jitted(fn: Callable, **static) -> Callable:
+  """Returns jax.jit(fn) with the keyword arguments bound (cached, so each binding compiles once)."""
+  return jax.jit(functools.partial(fn, **static))

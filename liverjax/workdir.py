@@ -1,0 +1,139 @@
+"""The run directory: atomic files, the config guard, orbax checkpoints, TensorBoard scalars.
+
+Layout of a workdir::
+
+  config.json            resolved config (a re-run must match it, unless config.overwrite)
+  results.json           summary over arms (written last, atomically)
+  runs/<run>.json        one finished (arm, size, seed, fold) run: confusion matrix and metrics
+  checkpoints/<run>/     orbax CheckpointManager of that run's TrainState (latest kept)
+  tensorboard/           scalars that TensorBoard reads (tensorboardX event files)
+  figures/               PNGs
+
+Everything a reader may see half-done is written to a temp file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+# Config keys that may change between a run and its resumption without invalidating it.
+VOLATILE_KEYS = ('overwrite', 'progress')
+
+
+class WorkdirError(RuntimeError):
+  """The workdir holds something incompatible with this run."""
+
+
+def _default(o):
+  if isinstance(o, (np.integer,)):
+    return int(o)
+  if isinstance(o, (np.floating,)):
+    return float(o)
+  if isinstance(o, np.ndarray):
+    return o.tolist()
+  raise TypeError(f'not JSON serialisable: {type(o)}')
+
+
+def write_json(path: str, obj: Any) -> str:
+  """Writes obj as indented JSON atomically (temp file + fsync + rename); returns the path."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f'{path}.tmp{os.getpid()}'
+  with open(tmp, 'w') as f:
+    json.dump(obj, f, indent=2, default=_default, allow_nan=True)
+    f.write('\n')
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+  return path
+
+
+def write_text(path: str, text: str) -> str:
+  """Writes text atomically; returns the path."""
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  tmp = f'{path}.tmp{os.getpid()}'
+  with open(tmp, 'w') as f:
+    f.write(text)
+    f.flush()
+    os.fsync(f.fileno())
+  os.replace(tmp, path)
+  return path
+
+
+def read_json(path: str) -> Any:
+  """Returns the parsed JSON file, or None if it does not exist."""
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def check_config(workdir: str, config_dict: dict, overwrite: bool) -> None:
+  """Writes config.json, or checks that an existing one describes the same run.
+
+  Raises WorkdirError if the workdir holds another config's run and overwrite is False; with
+  overwrite the old results and runs are removed so nothing stale is mixed in.
+  """
+  path = os.path.join(workdir, 'config.json')
+  old = read_json(path)
+  strip = lambda d: {k: v for k, v in d.items() if k not in VOLATILE_KEYS}
+  if old is not None and strip(old) != strip(config_dict):
+    if not overwrite:
+      diff = sorted(k for k in set(old) | set(config_dict)
+                    if k not in VOLATILE_KEYS and old.get(k) != config_dict.get(k))
+      raise WorkdirError(f'{workdir}: holds a run of another config (differs in {", ".join(diff)});'
+                         ' use another --workdir or pass --config.overwrite=True')
+    import shutil
+    for name in ('runs', 'checkpoints', 'tensorboard', 'figures', 'results.json'):
+      p = os.path.join(workdir, name)
+      if os.path.isdir(p):
+        shutil.rmtree(p)
+      elif os.path.exists(p):
+        os.remove(p)
+  write_json(path, config_dict)
+
+
+def checkpoint_manager(directory: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
+  """Returns an orbax CheckpointManager keeping the latest max_to_keep steps of one run."""
+  return ocp.CheckpointManager(os.path.abspath(directory),
+                               options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
+                                                                    create=True))
+
+
+def save_state(mngr: ocp.CheckpointManager, step: int, state) -> None:
+  """Saves a pytree state at step and waits until it is on disk."""
+  mngr.save(step, args=ocp.args.StandardSave(state))
+  mngr.wait_until_finished()
+
+
+def restore_latest(mngr: ocp.CheckpointManager, template):
+  """Returns (step, state) of the latest checkpoint restored like template, or (None, template)."""
+  step = mngr.latest_step()
+  if step is None:
+    return None, template
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
+  return step, mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+
+
+class ScalarWriter:
+  """TensorBoard scalar writer (tensorboardX, no TensorFlow); a no-op outside process 0."""
+
+  def __init__(self, logdir: str):
+    self._writer = None
+    if jax.process_index() == 0:
+      from tensorboardX import SummaryWriter
+      self._writer = SummaryWriter(logdir)
+
+  def scalars(self, step: int, values: dict, prefix: str = '') -> None:
+    if self._writer is not None:
+      for k, v in values.items():
+        self._writer.add_scalar(f'{prefix}{k}', float(v), step)
+
+  def close(self) -> None:
+    if self._writer is not None:
+      self._writer.close()
