@@ -42,6 +42,7 @@ def base_config() -> ml_collections.ConfigDict:
 
   c.train = ml_collections.ConfigDict()
   c.train.epochs = 150
+  c.train.max_steps = 0                  # >0: cap each run at this many steps (>= 1 epoch)
   c.train.batch_size = 64
   c.train.learning_rate = 1e-3
   c.train.momentum = 0.9

@@ -1,7 +1,7 @@
 """The paper's baseline: the classifier on the real training ROIs only (arm 'none').
 
 Variants: ``no_aug.py`` = the paper's protocol (150 epochs, 3 folds); ``:quick`` = a few minutes on
-a 2-core CPU (3 folds x 2 seeds, 150 epochs of 2 steps); ``:smoke`` = seconds, for tests.
+a 2-core CPU (3 folds x 2 seeds, 150 epochs of 2 steps each); ``:smoke`` = seconds, for tests.
 """
 
 from configs import common

@@ -86,6 +86,16 @@ class Experiment:
     roi_diam = jnp.full((size,), self.config.augment.default_diameter_px, jnp.float32)
     return {'image': images, 'label': labels, 'diameter_px': roi_diam}
 
+  def schedule(self, arm: str, size: int, fold: int) -> tuple[int, int]:
+    """Returns (epochs, steps per epoch) of a run: config.train.epochs, capped so that the run
+    takes at most config.train.max_steps steps (0 = no cap) but always at least one epoch."""
+    n = len(self.folds[fold][0]) if arm == 'none' or size == 0 else size
+    steps = -(-n // self.config.train.batch_size)
+    epochs = self.config.train.epochs
+    if self.config.train.max_steps:
+      epochs = max(1, min(epochs, self.config.train.max_steps // steps))
+    return epochs, steps
+
   def run(self, arm: str, size: int, seed: int, fold: int, progress) -> dict:
     """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
     cfg = self.config
@@ -99,22 +109,24 @@ class Experiment:
     mngr = wd.checkpoint_manager(os.path.join(self.workdir, 'checkpoints', name))
     start_epoch, state = wd.restore_latest(mngr, state)
     start_epoch = start_epoch or 0
-    progress.update(start_epoch)
+    epochs, steps = self.schedule(arm, size, fold)
+    progress.update(start_epoch * steps)
     online = arm == 'classic' and bool(cfg.classic.online)
-    for epoch in range(start_epoch, cfg.train.epochs):
+    for epoch in range(start_epoch, epochs):
       state, metrics = self.epoch_fn(state, train_set, k_train, online)
       done = epoch + 1
-      if done % cfg.train.log_every == 0 or done == cfg.train.epochs:
+      if done % cfg.train.log_every == 0 or done == epochs:
         self.writer.scalars(done, jax.device_get(metrics), prefix=f'{name}/train_')
         progress.set_postfix_str(f'{name} loss {float(metrics["loss"]):.3f}')
-      if done % cfg.train.checkpoint_every == 0 or done == cfg.train.epochs:
+      if done % cfg.train.checkpoint_every == 0 or done == epochs:
         wd.save_state(mngr, done, state)
-      progress.update(1)
+      progress.update(steps)
     mngr.close()
     logits = self.predict_fn(state, self.real['image'][jnp.asarray(test_idx)])
     preds = np.asarray(jnp.argmax(logits, -1))
     cm = evaluation.confusion_matrix(self.ds.labels[test_idx], preds, len(self.ds.classes))
-    record = {'arm': arm, 'size': size, 'seed': seed, 'fold': fold,
+    record = {'arm': arm, 'size': size, 'seed': seed, 'fold': fold, 'epochs': epochs,
+              'steps': epochs * steps,
               'n_train': int(train_set['label'].shape[0]), 'n_test': int(len(test_idx)),
               'confusion': cm.tolist(), **evaluation.metrics_from_confusion(cm)}
     wd.write_json(os.path.join(self.workdir, 'runs', f'{name}.json'), record)
@@ -164,15 +176,16 @@ def train_and_evaluate(config, workdir: str) -> dict:
                ds.classes, ds.class_counts(), len(np.unique(ds.groups)))
   runs = plan(config)
   records = []
-  progress = tqdm.tqdm(total=len(runs) * config.train.epochs, desc='classifier epochs',
-                       unit='epoch', disable=not config.get('progress', True), smoothing=0.05)
+  total = sum(np.prod(exp.schedule(arm, size, fold)) for arm, size, _, fold in runs)
+  progress = tqdm.tqdm(total=int(total), desc=f'{len(runs)} classifier runs', unit='step',
+                       disable=not config.get('progress', True), smoothing=0.05)
   for arm, size, seed, fold in runs:
     path = os.path.join(workdir, 'runs', f'{run_name(arm, size, seed, fold)}.json')
     record = wd.read_json(path)
     if record is None:
       record = exp.run(arm, size, seed, fold, progress)
     else:
-      progress.update(config.train.epochs)
+      progress.update(int(np.prod(exp.schedule(arm, size, fold))))
     records.append(record)
   progress.close()
   exp.writer.close()

@@ -81,6 +81,7 @@ def check_config(workdir: str, config_dict: dict, overwrite: bool) -> None:
   """
   path = os.path.join(workdir, 'config.json')
   old = read_json(path)
+  config_dict = json.loads(json.dumps(config_dict, default=_default))   # tuples -> lists
   strip = lambda d: {k: v for k, v in d.items() if k not in VOLATILE_KEYS}
   if old is not None and strip(old) != strip(config_dict):
     if not overwrite:

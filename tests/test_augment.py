@@ -1,0 +1,92 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from liverjax import augment, data
+
+
+@pytest.fixture(scope='module')
+def images():
+  return jnp.asarray(data.load_phantom(counts=(3, 3, 2)).images)
+
+
+def test_identity_transform_is_exact(images):
+  out = augment.warp(images[0], 0.0, False, False, jnp.zeros(2), 1.0)
+  np.testing.assert_array_equal(out, images[0])
+
+
+def test_flip_twice_is_identity_and_flip_matches_numpy(images):
+  x = images[1]
+  ud = augment.warp(x, 0.0, True, False, jnp.zeros(2), 1.0)
+  np.testing.assert_array_equal(ud, x[::-1])
+  np.testing.assert_array_equal(augment.warp(ud, 0.0, True, False, jnp.zeros(2), 1.0), x)
+  np.testing.assert_array_equal(augment.warp(x, 0.0, False, True, jnp.zeros(2), 1.0), x[:, ::-1])
+
+
+def test_rotation_by_90_matches_rot90(images):
+  x = images[2]
+  out = augment.warp(x, 90.0, False, False, jnp.zeros(2), 1.0)
+  # counter-clockwise in (row, col) = (y, x) display coordinates with y down is np.rot90(k=-1)
+  candidates = [np.rot90(np.asarray(x), k, axes=(0, 1)) for k in (1, -1)]
+  errs = [np.abs(np.asarray(out) - c).max() for c in candidates]
+  assert min(errs) < 1e-4, errs
+
+
+def test_integer_shift_moves_content(images):
+  x = images[3]
+  out = augment.warp(x, 0.0, False, False, jnp.array([3.0, -2.0]), 1.0)
+  np.testing.assert_allclose(out[3:, :-2], x[:-3, 2:], atol=1e-6)
+
+
+def test_range_stays_in_unit_interval(images):
+  key = jax.random.key(0)
+  out = augment.random_variant(key, images, jnp.full((images.shape[0],), 40.0))
+  assert out.shape == images.shape
+  assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+def test_max_shift():
+  np.testing.assert_allclose(augment.max_shift(jnp.array([10.0, 40.0, 100.0])), [1.0, 4.0, 4.0])
+
+
+def test_paper_variants_structure(images):
+  """The 16 variants of one rotation share its angle: variant 16r+3 (both flips) is the
+  180-degree turn of variant 16r, and variants are deterministic per ROI key."""
+  key = jax.random.key(3)
+  d = jnp.float32(40.0)
+  for r in (0, 7, 29):
+    base = augment.paper_variant(key, images[0], d, jnp.int32(16 * r))
+    both = augment.paper_variant(key, images[0], d, jnp.int32(16 * r + 3))
+    np.testing.assert_allclose(both, np.asarray(base)[::-1, ::-1], atol=1e-4)
+  a = augment.paper_variant(key, images[0], d, jnp.int32(100))
+  b = augment.paper_variant(key, images[0], d, jnp.int32(100))
+  np.testing.assert_array_equal(a, b)
+  assert augment.VARIANTS_PER_ROI == 480
+
+
+def test_classic_augment_shares_and_labels():
+  """Constant images (value = ROI id) survive any warp, so each output names its ROI."""
+  n, size = 7, 40
+  values = (jnp.arange(n, dtype=jnp.float32) + 1) / 10
+  imgs = jnp.broadcast_to(values[:, None, None, None], (n, 16, 16, 1))
+  labels = jnp.arange(n) % 3
+  out, out_labels = jax.jit(augment.classic_augment, static_argnums=4)(
+      jax.random.key(0), imgs, labels, jnp.full((n,), 30.0), size)
+  assert out.shape == (size, 16, 16, 1)
+  roi = np.rint(np.asarray(out[:, 8, 8, 0]) * 10).astype(int) - 1
+  np.testing.assert_allclose(out, np.broadcast_to(np.asarray(values)[roi][:, None, None, None],
+                                                 out.shape), atol=1e-6)
+  np.testing.assert_array_equal(out_labels, np.asarray(labels)[roi])
+  share = np.bincount(roi, minlength=n)
+  assert share.min() >= size // n and share.max() <= size // n + 1
+
+
+def test_classic_augment_variants_distinct_per_roi(images):
+  """A ROI asked for several variants gets distinct ones (no repeats before 480)."""
+  one = images[:1]
+  out, _ = augment.classic_augment(jax.random.key(1), one, jnp.zeros(1, jnp.int32),
+                                   jnp.full((1,), 40.0), 20)
+  flat = np.asarray(out).reshape(20, -1)
+  dists = np.abs(flat[:, None] - flat[None]).sum(-1) + np.eye(20) * 1e9
+  assert dists.min() > 1e-3

@@ -1,0 +1,174 @@
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from liverjax import data
+
+
+def _png(path, arr, mode=None):
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  Image.fromarray(arr, mode=mode).save(path) if mode else Image.fromarray(arr).save(path)
+
+
+@pytest.fixture
+def folder(tmp_path):
+  rng = np.random.default_rng(0)
+  root = tmp_path / 'rois'
+  for cls in ('benign', 'malignant'):
+    for i in range(4):
+      _png(str(root / cls / f'{i}.png'), rng.integers(0, 256, (32, 32), dtype=np.uint8))
+  np.save(root / 'benign' / 'x.npy', rng.uniform(0, 1, (64, 64)).astype(np.float32))
+  return root
+
+
+def test_folder_loads_any_class_names_and_resizes(folder):
+  ds = data.load_folder(str(folder))
+  assert ds.classes == ('benign', 'malignant')
+  assert ds.images.shape == (9, 64, 64, 1) and ds.images.dtype == np.float32
+  assert ds.class_counts() == [5, 4]
+  assert 0 <= ds.images.min() and ds.images.max() <= 1
+  assert len(np.unique(ds.groups)) == 9          # no groups.csv: one group per image
+  assert np.isnan(ds.diameter_px).all()
+
+
+def test_folder_groups_csv(folder):
+  rows = ['file,group'] + [f'benign/{i}.png,p{i % 2}' for i in range(4)] + [
+      'benign/x.npy,p9'] + [f'malignant/{i}.png,q{i}' for i in range(4)]
+  (folder / 'groups.csv').write_text('\n'.join(rows) + '\n')
+  ds = data.load_folder(str(folder))
+  assert len(np.unique(ds.groups)) == 7
+  assert ds.groups[0] == ds.groups[2]
+
+
+def test_16bit_and_rgb_png(tmp_path):
+  root = tmp_path / 'r'
+  _png(str(root / 'a' / '1.png'), np.full((16, 16), 65535, np.uint16))
+  _png(str(root / 'b' / '1.png'), np.full((16, 16, 3), 255, np.uint8))
+  ds = data.load_folder(str(root))
+  np.testing.assert_allclose(ds.images, 1.0, atol=1e-6)
+
+
+def _bad_cases(tmp_path):
+  rng = np.random.default_rng(0)
+  good = rng.integers(0, 256, (16, 16), dtype=np.uint8)
+
+  def two_classes(name):
+    root = tmp_path / name
+    _png(str(root / 'a' / 'ok.png'), good)
+    _png(str(root / 'b' / 'ok.png'), good)
+    return root
+
+  cases = {}
+  cases['missing'] = (tmp_path / 'nope', 'no such folder')
+  (tmp_path / 'empty').mkdir()
+  cases['empty'] = (tmp_path / 'empty', 'no class folders')
+  r = tmp_path / 'one'
+  _png(str(r / 'a' / 'ok.png'), good)
+  cases['one_class'] = (r, 'only one class')
+  r = two_classes('noimg')
+  (r / 'c').mkdir()
+  cases['class_without_images'] = (r, 'class folder has no images')
+  r = two_classes('corrupt')
+  (r / 'a' / 'bad.png').write_bytes((r / 'a' / 'ok.png').read_bytes()[:40])
+  cases['truncated_png'] = (r, 'bad.png: cannot read')
+  r = two_classes('text')
+  (r / 'a' / 'notes.txt').write_text('hello')
+  cases['non_image'] = (r, 'notes.txt: not an image file')
+  r = two_classes('tiny')
+  _png(str(r / 'a' / 'tiny.png'), good[:4, :4])
+  cases['tiny'] = (r, 'smaller than 8x8')
+  r = two_classes('nan')
+  arr = np.zeros((16, 16), np.float32)
+  arr[3, 3] = np.nan
+  np.save(r / 'a' / 'nan.npy', arr)
+  cases['nan'] = (r, 'nan.npy: contains NaN')
+  r = two_classes('hu')
+  np.save(r / 'a' / 'hu.npy', np.full((16, 16), 120.0, np.float32))
+  cases['unscaled'] = (r, 'expected [0, 1]')
+  r = two_classes('corrupt_npy')
+  (r / 'a' / 'x.npy').write_bytes(b'\x93NUMPY garbage')
+  cases['corrupt_npy'] = (r, 'x.npy: cannot read')
+  r = two_classes('groups_missing')
+  (r / 'groups.csv').write_text('file,group\na/ok.png,1\n')
+  cases['groups_missing_entry'] = (r, 'no group for 1 file')
+  r = two_classes('groups_unknown')
+  (r / 'groups.csv').write_text('file,group\na/ok.png,1\nb/ok.png,2\nc/gone.png,3\n')
+  cases['groups_unknown_file'] = (r, 'c/gone.png')
+  return cases
+
+
+BAD = ['missing', 'empty', 'one_class', 'class_without_images', 'truncated_png', 'non_image',
+       'tiny', 'nan', 'unscaled', 'corrupt_npy', 'groups_missing_entry', 'groups_unknown_file']
+
+
+@pytest.mark.parametrize('case', BAD)
+def test_folder_rejects_bad_input_with_one_line(tmp_path, case):
+  root, message = _bad_cases(tmp_path)[case]
+  with pytest.raises(data.DataError) as e:
+    data.load_folder(str(root))
+  assert message in str(e.value)
+  assert '\n' not in str(e.value)
+
+
+def test_npz_round_trip(tmp_path):
+  ph = data.load_phantom(counts=(5, 6, 7))
+  path = data.save_npz(str(tmp_path / 'p.npz'), ph)
+  back = data.load_npz(path)
+  assert back.classes == ph.classes
+  np.testing.assert_allclose(back.images, ph.images, atol=1e-6)
+  np.testing.assert_array_equal(back.labels, ph.labels)
+  np.testing.assert_array_equal(np.unique(back.groups, return_inverse=True)[1],
+                                np.unique(ph.groups, return_inverse=True)[1])
+
+
+@pytest.mark.parametrize('arrays,message', [
+    (dict(images=np.zeros((4, 16, 16), np.float32)), 'missing array "labels"'),
+    (dict(images=np.zeros((4, 16, 16), np.float32), labels=np.array([0, 1, 2, 5]),
+          classes=np.array(['a', 'b', 'c'])), 'outside the 3 classes'),
+    (dict(images=np.zeros((4, 16, 16), np.float32), labels=np.zeros(4, int)), 'need at least 2'),
+    (dict(images=np.zeros((4, 16), np.float32), labels=np.array([0, 1, 0, 1])), 'must be (N, H, W)'),
+    (dict(images=np.full((2, 16, 16), np.inf, np.float32), labels=np.array([0, 1])), 'NaN or inf'),
+])
+def test_npz_rejects_bad_input(tmp_path, arrays, message):
+  path = str(tmp_path / 'bad.npz')
+  np.savez(path, **arrays)
+  with pytest.raises(data.DataError) as e:
+    data.load_npz(path)
+  assert message in str(e.value) and 'bad.npz' in str(e.value)
+
+
+@pytest.mark.parametrize('k,seed', [(3, 0), (3, 1), (5, 0)])
+def test_kfold_keeps_groups_together_and_covers_everything(k, seed):
+  ph = data.load_phantom()
+  folds = data.stratified_group_kfold(ph.labels, ph.groups, k=k, seed=seed)
+  tests = np.concatenate([t for _, t in folds])
+  assert sorted(tests.tolist()) == list(range(len(ph)))        # each image tested exactly once
+  for train, test in folds:
+    assert not set(ph.groups[train]) & set(ph.groups[test])     # no group straddles folds
+    assert len(set(train) | set(test)) == len(ph)
+    # stratified: each class's share of the test fold is near its overall share
+    share = np.bincount(ph.labels[test], minlength=3) / len(test)
+    np.testing.assert_allclose(share, np.bincount(ph.labels) / len(ph), atol=0.08)
+
+
+def test_kfold_too_few_groups():
+  with pytest.raises(data.DataError, match='only 2 groups'):
+    data.stratified_group_kfold(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), k=3)
+
+
+def test_tfds_phantom_and_folder(tmp_path, folder):
+  tfds_data = pytest.importorskip('liverjax.tfds_data')
+  import tensorflow_datasets as tfds
+  tfds_data.prepare('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))
+  source = tfds.data_source('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))['train']
+  assert len(source) == 182 and source[0]['image'].shape == (64, 64, 1)
+  ds = tfds_data.load('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))
+  ph = data.load_phantom()
+  assert ds.classes == ph.classes and ds.class_counts() == ph.class_counts()
+  np.testing.assert_allclose(np.sort(ds.images.sum((1, 2, 3))), np.sort(ph.images.sum((1, 2, 3))),
+                             rtol=1e-6)
+  built = tfds_data.prepare('liverjax_folder', data_dir=str(tmp_path / 'tfds'), folder=str(folder))
+  back = tfds_data.load(built)
+  assert back.classes == ('benign', 'malignant') and len(back) == 9

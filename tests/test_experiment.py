@@ -1,0 +1,117 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from configs import classic_aug, no_aug
+from liverjax import experiment, workdir as wd
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _launch(*args):
+  env = dict(os.environ, XLA_FLAGS='', JAX_PLATFORMS='cpu')
+  return subprocess.run([sys.executable, 'launch.py', *args], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=600)
+
+
+def _check_schema(results, arms, classes):
+  assert results['classes'] == list(classes)
+  assert set(results['arms']) == set(arms)
+  for r in results['arms'].values():
+    for m in ('accuracy', 'sensitivity_macro', 'specificity_macro', 'sensitivity_micro',
+              'specificity_micro'):
+      assert 0.0 <= r[m]['mean'] <= 1.0
+      lo, hi = r[m]['ci95']
+      assert lo <= r[m]['mean'] <= hi
+      assert len(r[m]['per_fold']) == 3
+    k = len(classes)
+    assert len(r['confusion']) == k and all(len(row) == k for row in r['confusion'])
+
+
+def test_launch_smoke_end_to_end_and_config_guard(tmp_path):
+  work = str(tmp_path / 'w')
+  proc = _launch('--config=configs/classic_aug.py:smoke', f'--workdir={work}')
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  results = json.load(open(os.path.join(work, 'results.json')))
+  _check_schema(results, ('none', 'classic'), ('cyst', 'metastasis', 'hemangioma'))
+  assert results['arms']['classic']['size'] == 64
+  assert sum(map(sum, results['arms']['none']['confusion'])) == 36   # every ROI tested once
+  for name in ('config.json', 'checkpoints', 'tensorboard', 'runs'):
+    assert os.path.exists(os.path.join(work, name)), name
+  assert any(f.startswith('events.out.tfevents') for f in os.listdir(os.path.join(work, 'tensorboard')))
+  assert len(os.listdir(os.path.join(work, 'runs'))) == 6
+  before = open(os.path.join(work, 'results.json')).read()
+
+  # Same workdir, another config: refused with one line, nothing changed.
+  proc = _launch('--config=configs/classic_aug.py:smoke', f'--workdir={work}',
+                 '--config.train.learning_rate=0.5')
+  assert proc.returncode == 2
+  assert 'holds a run of another config' in proc.stderr and 'train' in proc.stderr
+  assert open(os.path.join(work, 'results.json')).read() == before
+
+  # Unknown config key: absl refuses it.
+  proc = _launch('--config=configs/classic_aug.py:smoke', f'--workdir={work}', '--config.nope=1')
+  assert proc.returncode != 0 and 'nope' in proc.stderr
+
+  # Re-running the same config skips finished runs and reproduces results.json exactly.
+  os.remove(os.path.join(work, 'runs', 'none_n0_seed0_fold1.json'))
+  proc = _launch('--config=configs/classic_aug.py:smoke', f'--workdir={work}')
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert open(os.path.join(work, 'results.json')).read() == before
+
+
+class _Interrupt(Exception):
+  pass
+
+
+class _StopAfter:
+  """A progress bar stand-in that interrupts the run after n updates."""
+
+  def __init__(self, n):
+    self.n = n
+
+  def update(self, k):
+    if k:
+      self.n -= 1
+      if self.n < 0:
+        raise _Interrupt
+
+  def set_postfix_str(self, s):
+    pass
+
+
+def test_interrupted_run_resumes_from_checkpoint_to_identical_result(tmp_path):
+  config = no_aug.get_config('smoke')
+  config.train.epochs = 3
+  uninterrupted = experiment.Experiment(config, str(tmp_path / 'a')).run(
+      'none', 0, 0, 1, _StopAfter(100))
+  exp = experiment.Experiment(config, str(tmp_path / 'b'))
+  with pytest.raises(_Interrupt):
+    exp.run('none', 0, 0, 1, _StopAfter(1))   # stops after epoch 2's checkpoint
+  ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / 'none_n0_seed0_fold1')
+  assert '2' in ckpts and '3' not in ckpts
+  resumed = experiment.Experiment(config, str(tmp_path / 'b')).run(
+      'none', 0, 0, 1, _StopAfter(100))
+  assert resumed == uninterrupted
+
+
+def test_configs_have_three_variants():
+  for module in (no_aug, classic_aug):
+    for arg in (None, 'quick', 'smoke'):
+      c = module.get_config(arg)
+      assert c.train.batch_size > 0 and c.folds == 3
+    with pytest.raises(ValueError):
+      module.get_config('nonsense')
+  paper = classic_aug.get_config()
+  assert paper.train.epochs == 150 and paper.train.learning_rate == 1e-3
+  assert paper.train.batch_size == 64 and paper.train.nesterov
+
+
+def test_plan_rejects_unknown_arm():
+  c = no_aug.get_config('smoke')
+  c.arms = ('none', 'gan?')
+  with pytest.raises(ValueError, match='unknown arm'):
+    experiment.plan(c)

@@ -1,0 +1,37 @@
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from liverjax import layers
+
+
+@pytest.mark.parametrize('size,cin,features,kernel,stride', [
+    (64, 1, 8, 3, 1), (16, 5, 7, 5, 1), (32, 3, 4, 5, 2), (9, 2, 3, 3, 2), (8, 4, 6, 4, 1)])
+def test_conv_equals_flax_conv(size, cin, features, kernel, stride):
+  key_x, key_p = jax.random.split(jax.random.key(size + kernel + stride))
+  x = jax.random.normal(key_x, (2, size, size, cin))
+  ours = layers.Conv(features, kernel, strides=stride)
+  stock = nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding='SAME')
+  variables = ours.init(key_p, x)
+  ref_vars = stock.init(key_p, x)
+  assert jax.tree.map(jnp.shape, variables) == jax.tree.map(jnp.shape, ref_vars)
+  # random bias too, so the test covers it
+  variables = jax.tree.map(lambda a: jax.random.normal(jax.random.key(7), a.shape), variables)
+  np.testing.assert_allclose(ours.apply(variables, x), stock.apply(variables, x),
+                             rtol=1e-4, atol=1e-4)
+
+
+def test_conv_gradients_equal_flax_conv():
+  x = jax.random.normal(jax.random.key(0), (2, 12, 12, 3))
+  ours, stock = layers.Conv(4, 3), nn.Conv(4, (3, 3), padding='SAME')
+  v = ours.init(jax.random.key(1), x)
+  g1 = jax.grad(lambda v, x: jnp.sum(ours.apply(v, x) ** 2), argnums=(0, 1))(v, x)
+  g2 = jax.grad(lambda v, x: jnp.sum(stock.apply(v, x) ** 2), argnums=(0, 1))(v, x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
+
+
+def test_same_padding():
+  assert layers.same_padding(64, 5, 2) == (1, 2)
+  assert layers.same_padding(64, 3, 1) == (1, 1)

@@ -1,0 +1,39 @@
+import jax
+import jax.numpy as jnp
+import pytest
+
+from liverjax import models
+
+
+def _count(tree):
+  return sum(x.size for x in jax.tree.leaves(tree))
+
+
+def test_classifier_shapes_and_parameter_count():
+  model = models.Classifier(num_classes=3)
+  x = jnp.zeros((2, 64, 64, 1))
+  variables = model.init(jax.random.key(0), x)
+  # 3x3 convs 1->32->64->128, 8*8*128 -> 500 -> 3
+  expected = (9 * 32 + 32) + (9 * 32 * 64 + 64) + (9 * 64 * 128 + 128) + (
+      8192 * 500 + 500) + (500 * 3 + 3)
+  assert _count(variables['params']) == expected == 4_190_675
+  assert variables['input_stats']['mean'].shape == (64, 64, 1)
+  logits, feats = model.apply(variables, x, return_features=True)
+  assert logits.shape == (2, 3) and feats.shape == (2, 500)
+
+
+@pytest.mark.parametrize('num_classes', [2, 5])
+def test_classifier_any_number_of_classes(num_classes):
+  model = models.Classifier(num_classes=num_classes, features=(4, 8, 8), dense=16)
+  variables = model.init(jax.random.key(0), jnp.zeros((1, 64, 64, 1)))
+  assert model.apply(variables, jnp.zeros((3, 64, 64, 1))).shape == (3, num_classes)
+
+
+def test_mean_is_subtracted():
+  model = models.Classifier(num_classes=2, features=(4, 8, 8), dense=16)
+  x = jax.random.uniform(jax.random.key(1), (2, 64, 64, 1))
+  v = model.init(jax.random.key(0), x)
+  shifted = {**v, 'input_stats': {'mean': jnp.full((64, 64, 1), 0.25)}}
+  a = model.apply(v, x - 0.25)
+  b = model.apply(shifted, x)
+  assert jnp.allclose(a, b, atol=1e-5)

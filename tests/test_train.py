@@ -1,0 +1,102 @@
+import functools
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from liverjax import models, parallel, train, workdir
+
+MODEL = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
+
+
+@pytest.fixture(scope='module')
+def setup():
+  tx = train.make_optimizer(learning_rate=0.05)
+  key = jax.random.key(0)
+  x = jax.random.uniform(jax.random.key(1), (24, 64, 64, 1))
+  y = jnp.arange(24) % 3
+  # make the task learnable: brightness encodes the class
+  x = x * 0.5 + y[:, None, None, None] * 0.25
+  state = train.init_state(MODEL, tx, key, x.mean(0))
+  return tx, state, {'image': x, 'label': y}
+
+
+def test_train_step_is_pure(setup):
+  tx, state, d = setup
+  step = jax.jit(functools.partial(train.train_step, model=MODEL, tx=tx))
+  batch = {'image': d['image'][:8], 'label': d['label'][:8]}
+  s1, m1 = step(state, batch, jax.random.key(5))
+  s2, m2 = step(state, batch, jax.random.key(5))
+  chex.assert_trees_all_equal((s1, m1), (s2, m2))
+  s3, _ = step(state, batch, jax.random.key(6))   # another key: other dropout masks
+  assert not np.allclose(s1.params['Dense_0']['kernel'], s3.params['Dense_0']['kernel'])
+  assert int(s1.step) == 1
+
+
+def test_epoch_compiles_once(setup):
+  tx, state, d = setup
+
+  @jax.jit
+  @chex.assert_max_traces(n=1)
+  def epoch(state, data, key):
+    return train.train_epoch(state, data, key, model=MODEL, tx=tx, batch_size=8)
+
+  for _ in range(3):
+    state, _ = epoch(state, d, jax.random.key(0))
+  assert int(state.step) == 9
+
+
+def test_loss_falls_on_fixed_data(setup):
+  tx, state, d = setup
+  epoch = jax.jit(functools.partial(train.train_epoch, model=MODEL, tx=tx, batch_size=8))
+  _, first = epoch(state, d, jax.random.key(0))
+  for _ in range(15):
+    state, last = epoch(state, d, jax.random.key(0))
+  assert float(last['loss']) < 0.5 * float(first['loss']), (first, last)
+
+
+def test_epoch_indices_cover_every_example():
+  idx = train.epoch_indices(jax.random.key(0), 21, 8)
+  assert idx.shape == (3, 8)
+  assert set(np.asarray(idx).ravel().tolist()) == set(range(21))
+
+
+def test_four_devices_equal_one_device(setup):
+  assert jax.device_count() >= 4, 'conftest fakes 4 CPU devices'
+  tx, state, d = setup
+  results = []
+  for n in (1, 4):
+    mesh = parallel.make_mesh(n)
+    fn = jax.jit(functools.partial(train.train_epoch, model=MODEL, tx=tx, batch_size=8,
+                                   batch_sharding=parallel.batch_sharded(mesh)))
+    s = jax.device_put(state, parallel.replicated(mesh))
+    data = parallel.put_replicated(jax.device_get(d), mesh)
+    for _ in range(2):
+      s, m = fn(s, data, jax.random.key(3))
+    results.append(jax.device_get((s.params, m)))
+    assert len(s.params['Dense_0']['kernel'].sharding.device_set) == n
+  chex.assert_trees_all_close(results[0], results[1], rtol=1e-4, atol=1e-5)
+
+
+def test_predict_pads_and_matches_apply(setup):
+  _, state, d = setup
+  logits, feats = train.predict(state, d['image'][:13], model=MODEL, batch_size=8,
+                                return_features=True)
+  ref = MODEL.apply({'params': state.params, **state.model_state}, d['image'][:13])
+  np.testing.assert_allclose(logits, ref, rtol=1e-5, atol=1e-5)
+  assert feats.shape == (13, 16)
+
+
+def test_checkpoint_round_trip_is_exact(setup, tmp_path):
+  tx, state, d = setup
+  state, _ = jax.jit(functools.partial(train.train_epoch, model=MODEL, tx=tx, batch_size=8))(
+      state, d, jax.random.key(0))
+  mngr = workdir.checkpoint_manager(str(tmp_path / 'ckpt'))
+  workdir.save_state(mngr, 3, state)
+  fresh = train.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))
+  step, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'ckpt')),
+                                          fresh)
+  assert step == 3
+  chex.assert_trees_all_equal(jax.device_get(restored), jax.device_get(state))
