@@ -11,7 +11,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from liverjax import data, experiment, workdir as wd
+from liverjax import data, experiment, gan_experiment, workdir as wd
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
@@ -28,8 +28,13 @@ def main(argv):
   logging.getLogger().setLevel(logging.INFO)
   logging.getLogger('absl').setLevel(logging.WARNING)   # orbax logs every file op at INFO
   try:
+    if FLAGS.config.get('job', 'classifier') == 'gan':
+      summary = gan_experiment.run(FLAGS.config, FLAGS.workdir)
+      print(f'{summary["kind"]}: {", ".join(summary["models"])} trained; samples in '
+            f'{FLAGS.workdir}/samples/ and {FLAGS.workdir}/samples.npz')
+      return
     results = experiment.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except (data.DataError, wd.WorkdirError, ValueError) as e:
+  except (data.DataError, wd.WorkdirError, gan_experiment.GANDivergedError, ValueError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
   for arm, r in results['arms'].items():

@@ -52,6 +52,58 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
+def gan_config(kind: str) -> ml_collections.ConfigDict:
+  """Returns config.gan for 'dcgan' or 'acgan' with the paper's settings."""
+  g = ml_collections.ConfigDict()
+  g.kind = kind
+  g.fold = -1                     # -1: train on all data; k: on the training part of fold k
+  g.augmented_per_class = 1000    # classic variants per class the GAN trains on (not in the paper)
+  g.z_dim = 100
+  g.batch_size = 64
+  g.beta1 = 0.5
+  g.max_steps = 0                 # >0: cap each GAN at this many steps (>= 1 epoch)
+  g.checkpoint_every = 5          # epochs
+  g.samples_per_class = 1000      # written to samples.npz
+  if kind == 'dcgan':
+    g.g_widths = (1024, 512, 256, 128)   # dense 4x4x1024, then transposed convs
+    g.d_widths = (64, 128, 256, 512)
+    g.kernel_size = 5
+    g.learning_rate = 2e-4
+    g.epochs = 70
+    g.dropout = 0.0               # unused by DCGAN
+  else:
+    g.g_widths = (512, 256, 128, 64)     # not in the paper's text
+    g.d_widths = (32, 64, 128, 256, 512, 512)
+    g.kernel_size = 3
+    g.learning_rate = 1e-4
+    g.epochs = 50
+    g.dropout = 0.5
+  return g
+
+
+def gan_quick(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Returns g shrunk to minutes on a 2-core CPU: 1/8 widths, capped steps."""
+  g.g_widths = tuple(w // 8 for w in g.g_widths)
+  g.d_widths = tuple(max(8, w // 8) for w in g.d_widths)
+  g.max_steps = 600
+  g.checkpoint_every = 10
+  g.samples_per_class = 200
+  return g
+
+
+def gan_smoke(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Returns g shrunk to seconds: tiny widths, two epochs of a tiny set."""
+  g.g_widths = (16, 8, 8, 4)
+  g.d_widths = tuple(8 for _ in g.d_widths)
+  g.augmented_per_class = 32
+  g.batch_size = 16
+  g.epochs = 2
+  g.max_steps = 0
+  g.checkpoint_every = 1
+  g.samples_per_class = 16
+  return g
+
+
 def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Returns c shrunk to run in seconds (tests): tiny phantom, tiny model, few epochs."""
   c.data.phantom.counts = (12, 12, 12)

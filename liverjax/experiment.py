@@ -15,6 +15,7 @@ equal those of an uninterrupted run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -63,8 +64,9 @@ class Experiment:
     online = (lambda k, x, d: augment.random_variant(
         k, x, d, tuple(config.augment.scale_range), config.augment.shift_cap_px)
               ) if config.classic.online else None
+    step_fn = functools.partial(train.train_step, model=self.model, tx=self.tx)
     self.epoch_fn = jax.jit(lambda s, d, k, aug: train.train_epoch(
-        s, d, k, model=self.model, tx=self.tx, batch_size=config.train.batch_size,
+        s, d, k, step_fn=step_fn, batch_size=config.train.batch_size,
         batch_sharding=batch_sharding, augment_fn=online if aug else None),
                             static_argnums=3, donate_argnums=0)
     self.predict_fn = jax.jit(lambda s, x: train.predict(

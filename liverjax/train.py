@@ -6,12 +6,12 @@ The train state is a pytree (:class:`TrainState`); a step is the pure function
 resumed from a checkpoint replays exactly. ``train_epoch`` shuffles the device-resident training
 set with a key folded from the step count, cuts it into fixed-size batches (the last one topped up
 with random extra examples, so every epoch has the same static shape and compiles once) and scans
-``train_step`` over them; each batch is sharded over the mesh's 'data' axis.
+a step function over them (the classifier's ``train_step`` here, the GANs' in
+:mod:`liverjax.gan`); each batch is sharded over the mesh's 'data' axis.
 """
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import flax
@@ -80,26 +80,28 @@ def epoch_indices(key: jax.Array, n: int, batch_size: int) -> jax.Array:
   return jnp.concatenate([perm, extra]).reshape(steps, batch_size)
 
 
-def train_epoch(state: TrainState, data: dict, key: jax.Array, *, model: nn.Module,
-                tx: optax.GradientTransformation, batch_size: int,
+def train_epoch(state, data: dict, key: jax.Array, *, step_fn: Callable, batch_size: int,
                 batch_sharding: NamedSharding | None = None,
-                augment_fn: Callable | None = None) -> tuple[TrainState, dict]:
-  """Returns (state, mean metrics) after one pass over data {'image', 'label'[, 'diameter_px']}.
+                augment_fn: Callable | None = None) -> tuple[Any, dict]:
+  """Returns (state, mean metrics) after one pass of step_fn over data {'image', 'label', ...}.
 
-  `augment_fn(key, images, diameter_px) -> images`, if given, is applied to every batch (the cheap
-  on-the-fly variant). Jit with model, tx, batch_size, batch_sharding and augment_fn bound.
+  `step_fn(state, batch, key) -> (state, metrics)` is a pure step (e.g. :func:`train_step` with
+  model and tx bound, or a GAN step); `state.step` counts steps. The shuffle key folds in the step
+  count, so an epoch is a function of (state, data, key). `augment_fn(key, images, diameter_px)
+  -> images`, if given, is applied to every batch (the cheap on-the-fly variant). Jit with the
+  keyword arguments bound.
   """
   epoch_key = jax.random.fold_in(jax.random.fold_in(key, 0x5EED), state.step)
   idx = epoch_indices(epoch_key, data['image'].shape[0], batch_size)
 
   def body(state, idx_b):
-    batch = {'image': data['image'][idx_b], 'label': data['label'][idx_b]}
+    batch = {name: array[idx_b] for name, array in data.items()}
     if augment_fn is not None:
       aug_key = jax.random.fold_in(jax.random.fold_in(key, 0xA06), state.step)
-      batch['image'] = augment_fn(aug_key, batch['image'], data['diameter_px'][idx_b])
+      batch['image'] = augment_fn(aug_key, batch['image'], batch['diameter_px'])
     if batch_sharding is not None:
       batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
-    return train_step(state, batch, key, model=model, tx=tx)
+    return step_fn(state, batch, key)
 
   state, metrics = jax.lax.scan(body, state, idx)
   return state, jax.tree.map(jnp.mean, metrics)
@@ -125,8 +127,3 @@ def predict(state: TrainState, images: jax.Array, *, model: nn.Module, batch_siz
   feats = feats.reshape(steps * batch_size, -1)[:n]
   return (logits, feats) if return_features else logits
 
-
-@functools.lru_cache(maxsize=None)
-def jitted(fn: Callable, **static) -> Callable:
-  """Returns jax.jit(fn) with the keyword arguments bound (cached, so each binding compiles once)."""
-  return jax.jit(functools.partial(fn, **static))

@@ -122,7 +122,7 @@ def restore_latest(mngr: ocp.CheckpointManager, template):
 
 
 class ScalarWriter:
-  """TensorBoard scalar writer (tensorboardX, no TensorFlow); a no-op outside process 0."""
+  """TensorBoard scalars and images (tensorboardX, no TensorFlow); a no-op outside process 0."""
 
   def __init__(self, logdir: str):
     self._writer = None
@@ -134,6 +134,11 @@ class ScalarWriter:
     if self._writer is not None:
       for k, v in values.items():
         self._writer.add_scalar(f'{prefix}{k}', float(v), step)
+
+  def image(self, step: int, image: np.ndarray, tag: str) -> None:
+    """Logs a uint8 grayscale (H, W) image."""
+    if self._writer is not None:
+      self._writer.add_image(tag, np.asarray(image)[None], step, dataformats='CHW')
 
   def close(self) -> None:
     if self._writer is not None:

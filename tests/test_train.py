@@ -11,6 +11,11 @@ from liverjax import models, parallel, train, workdir
 MODEL = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
 
 
+def _epoch_fn(tx, **kw):
+  step = functools.partial(train.train_step, model=MODEL, tx=tx)
+  return functools.partial(train.train_epoch, step_fn=step, batch_size=8, **kw)
+
+
 @pytest.fixture(scope='module')
 def setup():
   tx = train.make_optimizer(learning_rate=0.05)
@@ -41,7 +46,7 @@ def test_epoch_compiles_once(setup):
   @jax.jit
   @chex.assert_max_traces(n=1)
   def epoch(state, data, key):
-    return train.train_epoch(state, data, key, model=MODEL, tx=tx, batch_size=8)
+    return _epoch_fn(tx)(state, data, key)
 
   for _ in range(3):
     state, _ = epoch(state, d, jax.random.key(0))
@@ -50,7 +55,7 @@ def test_epoch_compiles_once(setup):
 
 def test_loss_falls_on_fixed_data(setup):
   tx, state, d = setup
-  epoch = jax.jit(functools.partial(train.train_epoch, model=MODEL, tx=tx, batch_size=8))
+  epoch = jax.jit(_epoch_fn(tx))
   _, first = epoch(state, d, jax.random.key(0))
   for _ in range(15):
     state, last = epoch(state, d, jax.random.key(0))
@@ -69,8 +74,7 @@ def test_four_devices_equal_one_device(setup):
   results = []
   for n in (1, 4):
     mesh = parallel.make_mesh(n)
-    fn = jax.jit(functools.partial(train.train_epoch, model=MODEL, tx=tx, batch_size=8,
-                                   batch_sharding=parallel.batch_sharded(mesh)))
+    fn = jax.jit(_epoch_fn(tx, batch_sharding=parallel.batch_sharded(mesh)))
     s = jax.device_put(state, parallel.replicated(mesh))
     data = parallel.put_replicated(jax.device_get(d), mesh)
     for _ in range(2):
@@ -91,8 +95,7 @@ def test_predict_pads_and_matches_apply(setup):
 
 def test_checkpoint_round_trip_is_exact(setup, tmp_path):
   tx, state, d = setup
-  state, _ = jax.jit(functools.partial(train.train_epoch, model=MODEL, tx=tx, batch_size=8))(
-      state, d, jax.random.key(0))
+  state, _ = jax.jit(_epoch_fn(tx))(state, d, jax.random.key(0))
   mngr = workdir.checkpoint_manager(str(tmp_path / 'ckpt'))
   workdir.save_state(mngr, 3, state)
   fresh = train.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))

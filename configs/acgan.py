@@ -1,0 +1,22 @@
+"""Trains the paper's ACGAN, one model for all classes (3x3 kernels, dropout 0.5, Adam 1e-4, 50 epochs).
+
+Variants: no suffix = the paper's settings on all the configured data; `:quick` = 1/8 widths,
+600 steps per model (minutes on a 2-core CPU); `:smoke` = seconds, for tests. Train on one fold's
+training part with --config.gan.fold=k. Writes samples/<class>.png and samples.npz.
+"""
+
+from configs import common
+
+
+def get_config(arg=None):
+  c = common.base_config()
+  c.job = 'gan'
+  c.gan = common.gan_config('acgan')
+  if arg == 'quick':
+    c.gan = common.gan_quick(c.gan)
+  elif arg == 'smoke':
+    c = common.smoke(c)
+    c.gan = common.gan_smoke(c.gan)
+  elif arg:
+    raise ValueError(f'unknown variant {arg!r}: use smoke, quick or nothing')
+  return c

@@ -1,0 +1,211 @@
+"""Training the paper's GANs on a data set: the job behind configs/dcgan.py and configs/acgan.py.
+
+DCGAN trains one model per class, ACGAN one model for all classes, each on a classic augmented
+set (``config.gan.augmented_per_class`` paper variants per class) of the configured data: all of
+it (``config.gan.fold = -1``) or the training part of one cross-validation fold. Writes to the
+workdir:
+
+  config.json, gan/<name>/checkpoints/   orbax checkpoints of the GANState (resumable)
+  tensorboard/                           d_loss, g_loss, d_real = mean D(x), d_fake = mean D(G(z)),
+                                         sample grids from fixed noise
+  samples/<class>.png                    grid from fixed noise (comparable across runs and epochs)
+  samples/real_<class>.png               real ROIs of that class, for comparison
+  samples.npz                            images (N, 64, 64, 1) in [0, 1], labels, classes
+
+A NaN or inf loss stops training with :class:`GANDivergedError`; the last good checkpoint stays.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tqdm
+
+from liverjax import augment, data, gan, grid, models, parallel, train, workdir as wd
+
+GRID_N = 32
+
+
+class GANDivergedError(RuntimeError):
+  """A GAN's loss became NaN or inf."""
+
+
+def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
+  """Returns the GANSetup (modules, optimizers) that config.gan describes."""
+  if gcfg.kind == 'dcgan':
+    generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.kernel_size)
+    discriminator = models.DCGANDiscriminator(widths=tuple(gcfg.d_widths),
+                                              kernel_size=gcfg.kernel_size)
+  elif gcfg.kind == 'acgan':
+    generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.kernel_size,
+                                      num_classes=num_classes)
+    discriminator = models.ACGANDiscriminator(num_classes=num_classes,
+                                              widths=tuple(gcfg.d_widths),
+                                              kernel_size=gcfg.kernel_size, dropout=gcfg.dropout)
+  else:
+    raise ValueError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
+  return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,
+                      g_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
+                      d_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
+                      z_dim=gcfg.z_dim, num_classes=max(1, num_classes if gcfg.kind == 'acgan'
+                                                        else 1))
+
+
+def model_names(kind: str, classes) -> list[tuple[str, list[int]]]:
+  """Returns (name, classes it generates) per GAN: one per class for DCGAN, one for ACGAN."""
+  if kind == 'dcgan':
+    return [(f'dcgan_{c}', [k]) for k, c in enumerate(classes)]
+  return [('acgan', list(range(len(classes))))]
+
+
+class GANTrainer:
+  """Trains GANs of one setup on device-resident sets, with checkpoints, logs and NaN checks."""
+
+  def __init__(self, setup: gan.GANSetup, gcfg, mesh, writer: wd.ScalarWriter):
+    self.setup, self.gcfg, self.mesh, self.writer = setup, gcfg, mesh, writer
+    parallel.check_batch_size(gcfg.batch_size, mesh)
+    step_fn = functools.partial(gan.train_step, setup=setup)
+    self.epoch_fn = jax.jit(functools.partial(
+        train.train_epoch, step_fn=step_fn, batch_size=gcfg.batch_size,
+        batch_sharding=parallel.batch_sharded(mesh)), donate_argnums=0)
+    self.sample_fn = jax.jit(functools.partial(gan.sample, setup), static_argnames=('n',))
+    self.augment_fn = jax.jit(augment.classic_augment, static_argnums=4)
+
+  def training_set(self, key, images, labels, diameter_px, classes: list[int]) -> dict:
+    """Returns {'image', 'label'}: gcfg.augmented_per_class classic variants of each class."""
+    parts_x, parts_y = [], []
+    for c in classes:
+      idx = jnp.asarray(np.flatnonzero(np.asarray(labels) == c))
+      if idx.size == 0:
+        raise data.DataError(f'GAN training set: no images of class {c}')
+      x, y = self.augment_fn(jax.random.fold_in(key, c), images[idx], labels[idx],
+                             diameter_px[idx], int(self.gcfg.augmented_per_class))
+      parts_x.append(x)
+      parts_y.append(y)
+    return {'image': jnp.concatenate(parts_x), 'label': jnp.concatenate(parts_y)}
+
+  def schedule(self, n: int) -> tuple[int, int]:
+    """Returns (epochs, steps per epoch) for a training set of n images (max_steps caps it)."""
+    steps = -(-n // self.gcfg.batch_size)
+    epochs = self.gcfg.epochs
+    if self.gcfg.max_steps:
+      epochs = max(1, min(epochs, self.gcfg.max_steps // steps))
+    return epochs, steps
+
+  def fit(self, name: str, train_set: dict, key: jax.Array, ckpt_dir: str, progress,
+          grid_labels: list[int]) -> gan.GANState:
+    """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""
+    k_init, k_train, k_fixed = jax.random.split(key, 3)
+    state = jax.device_put(gan.init_state(self.setup, k_init), parallel.replicated(self.mesh))
+    mngr = wd.checkpoint_manager(ckpt_dir)
+    start, state = wd.restore_latest(mngr, state)
+    start = start or 0
+    epochs, steps = self.schedule(int(train_set['label'].shape[0]))
+    progress.update(start * steps)
+    for epoch in range(start, epochs):
+      state, metrics = self.epoch_fn(state, train_set, k_train)
+      metrics = jax.device_get(metrics)
+      done = epoch + 1
+      if not all(np.isfinite(v) for v in metrics.values()):
+        mngr.close()
+        raise GANDivergedError(
+            f'{name}: loss became NaN/inf in epoch {done} ({metrics}); the last good checkpoint '
+            f'(epoch {mngr.latest_step()}) is kept in {ckpt_dir}')
+      step = int(state.step)
+      self.writer.scalars(step, metrics, prefix=f'{name}/')
+      progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
+      if done % self.gcfg.checkpoint_every == 0 or done == epochs:
+        wd.save_state(mngr, done, state)
+        self.writer.image(step, self.fixed_grid(state, k_fixed, grid_labels), f'{name}/samples')
+      progress.update(steps)
+    mngr.close()
+    return state
+
+  def fixed_grid(self, state: gan.GANState, key: jax.Array, labels: list[int]) -> np.ndarray:
+    """Returns a uint8 grid of GRID_N samples per label from fixed noise."""
+    images = [self.sample_fn(state.g, key, n=GRID_N, label=c) for c in labels]
+    return grid.make_grid(np.concatenate(jax.device_get(images)), ncol=16)
+
+
+def run(config, workdir: str) -> dict:
+  """Trains the GAN(s) config.gan describes and writes samples; returns a summary dict."""
+  t0 = time.time()
+  gcfg = config.gan
+  os.makedirs(workdir, exist_ok=True)
+  wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
+  ds = data.load(config.data)
+  if gcfg.fold >= 0:
+    folds = data.stratified_group_kfold(ds.labels, ds.groups, config.folds, config.split_seed)
+    train_idx = folds[gcfg.fold][0]
+  else:
+    train_idx = np.arange(len(ds))
+  mesh = parallel.make_mesh(config.get('num_devices') or None)
+  setup = make_setup(gcfg, len(ds.classes))
+  writer = wd.ScalarWriter(os.path.join(workdir, 'tensorboard'))
+  trainer = GANTrainer(setup, gcfg, mesh, writer)
+  diam = np.where(np.isnan(ds.diameter_px), config.augment.default_diameter_px, ds.diameter_px)
+  real = parallel.put_replicated({'image': ds.images[train_idx], 'label': ds.labels[train_idx],
+                                  'diameter_px': diam[train_idx].astype(np.float32)}, mesh)
+  key = jax.random.key(config.seeds[0])
+  names = model_names(gcfg.kind, ds.classes)
+  total = sum(np.prod(trainer.schedule(gcfg.augmented_per_class * len(cls))) for _, cls in names)
+  progress = tqdm.tqdm(total=int(total), desc=f'{gcfg.kind} training', unit='step',
+                       disable=not config.get('progress', True), smoothing=0.05)
+  out_images, out_labels = [], []
+  for i, (name, cls) in enumerate(names):
+    k_set, k_fit, k_sample = jax.random.split(jax.random.fold_in(key, i), 3)
+    train_set = trainer.training_set(k_set, real['image'], real['label'], real['diameter_px'], cls)
+    state = trainer.fit(name, train_set, k_fit, os.path.join(workdir, 'gan', name, 'checkpoints'),
+                        progress, cls)
+    for c in cls:
+      fixed = trainer.sample_fn(state.g, jax.random.split(k_fit, 3)[2], n=GRID_N, label=c)
+      grid.save_grid(os.path.join(workdir, 'samples', f'{ds.classes[c]}.png'),
+                     np.asarray(fixed), ncol=8, scale=2)
+      real_c = ds.images[train_idx][ds.labels[train_idx] == c][:GRID_N]
+      grid.save_grid(os.path.join(workdir, 'samples', f'real_{ds.classes[c]}.png'), real_c,
+                     ncol=8, scale=2)
+      images = trainer.sample_fn(state.g, jax.random.fold_in(k_sample, c),
+                                 n=int(gcfg.samples_per_class), label=c)
+      out_images.append(np.asarray(images))
+      out_labels.append(np.full(len(images), c, np.int32))
+  progress.close()
+  writer.close()
+  images, labels = np.concatenate(out_images), np.concatenate(out_labels)
+  tmp = os.path.join(workdir, 'samples.tmp.npz')
+  np.savez_compressed(tmp, images=images, labels=labels, classes=np.asarray(ds.classes))
+  os.replace(tmp, os.path.join(workdir, 'samples.npz'))
+  summary = {'kind': gcfg.kind, 'models': [n for n, _ in names], 'classes': list(ds.classes),
+             'n_train_real': int(len(train_idx)), 'samples': int(len(images)),
+             'sample_std_per_class': {ds.classes[c]: float(images[labels == c].std(0).mean())
+                                      for c in np.unique(labels)}}
+  wd.write_json(os.path.join(workdir, 'gan_summary.json'), summary)
+  wd.write_json(os.path.join(workdir, 'timing.json'), {'total_s': round(time.time() - t0, 1)})
+  logging.info('GAN job done in %.0f s', time.time() - t0)
+  return summary
+
+
+def load_generator(workdir: str):
+  """Returns (setup, {name: generator TrainState}, classes) restored from a GAN job's workdir."""
+  import ml_collections
+  cfg = ml_collections.ConfigDict(wd.read_json(os.path.join(workdir, 'config.json')))
+  summary = wd.read_json(os.path.join(workdir, 'gan_summary.json'))
+  if summary is None:
+    raise wd.WorkdirError(f'{workdir}: no finished GAN job (gan_summary.json missing)')
+  classes = summary['classes']
+  setup = make_setup(cfg.gan, len(classes))
+  generators = {}
+  for name, _ in model_names(cfg.gan.kind, classes):
+    template = gan.init_state(setup, jax.random.key(0))
+    mngr = wd.checkpoint_manager(os.path.join(workdir, 'gan', name, 'checkpoints'))
+    step, state = wd.restore_latest(mngr, template)
+    mngr.close()
+    if step is None:
+      raise wd.WorkdirError(f'{workdir}: no checkpoint for {name}')
+    generators[name] = state.g
+  return setup, generators, classes

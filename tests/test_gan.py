@@ -1,0 +1,169 @@
+import functools
+import os
+
+import chex
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import acgan as acgan_config
+from configs import dcgan as dcgan_config
+from liverjax import gan, gan_experiment, layers, models, parallel, train, workdir
+
+
+def _count(tree):
+  return sum(x.size for x in jax.tree.leaves(tree))
+
+
+def test_dcgan_paper_shapes_and_parameter_counts():
+  g, d = models.DCGANGenerator(), models.DCGANDiscriminator()
+  z = jnp.zeros((2, 100))
+  gv = jax.eval_shape(lambda: g.init(jax.random.key(0), z, None, train=False))
+  dv = jax.eval_shape(lambda: d.init(jax.random.key(0), jnp.zeros((2, 64, 64, 1)), train=False))
+  # G: dense 100 -> 4x4x1024 (+BN), transposed 5x5 1024->512->256->128->1 (+BN but the last);
+  # no bias before BN
+  g_expected = 100 * 16384 + 2 * 1024 + 25 * 1024 * 512 + 2 * 512 + 25 * 512 * 256 + 2 * 256 + (
+      25 * 256 * 128) + 2 * 128 + (25 * 128 + 1)
+  # D: strided 5x5 1->64->128->256->512 (BN but the first), dense 4x4x512 -> 1
+  d_expected = (25 * 64 + 64) + 25 * 64 * 128 + 2 * 128 + 25 * 128 * 256 + 2 * 256 + (
+      25 * 256 * 512) + 2 * 512 + (8192 + 1)
+  assert _count(gv['params']) == g_expected == 18_848_641
+  assert _count(dv['params']) == d_expected == 4_312_449
+  out = jax.eval_shape(lambda v: g.apply(v, z, None, train=False), gv)
+  assert out.shape == (2, 64, 64, 1)
+
+
+def test_acgan_shapes():
+  g = models.DCGANGenerator(widths=(32, 16, 8, 8), kernel_size=3, num_classes=3)
+  d = models.ACGANDiscriminator(num_classes=3, widths=(8, 8, 8, 8, 8, 8))
+  gv = g.init(jax.random.key(0), jnp.zeros((2, 100)), jnp.array([0, 2]), train=False)
+  x = g.apply(gv, jnp.zeros((2, 100)), jnp.array([0, 2]), train=False)
+  assert x.shape == (2, 64, 64, 1) and float(jnp.abs(x).max()) <= 1.0
+  dv = d.init(jax.random.key(1), x, train=False)
+  src, cls = d.apply(dv, x, train=False)
+  assert src.shape == (2,) and cls.shape == (2, 3)
+  # the class changes the generator's output
+  a = g.apply(gv, jnp.ones((1, 100)) * 0.3, jnp.array([0]), train=False)
+  b = g.apply(gv, jnp.ones((1, 100)) * 0.3, jnp.array([1]), train=False)
+  assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize('size,cin,features,kernel,stride', [
+    (4, 8, 6, 5, 2), (7, 3, 4, 5, 2), (8, 2, 3, 3, 2), (5, 2, 3, 4, 2), (4, 3, 2, 5, 3)])
+def test_conv_transpose_equals_flax(size, cin, features, kernel, stride):
+  x = jax.random.normal(jax.random.key(size), (2, size, size, cin))
+  stock = nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride), padding='SAME')
+  ours = layers.ConvTranspose(features, kernel, stride)
+  v = stock.init(jax.random.key(1), x)
+  assert jax.tree.map(jnp.shape, v) == jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x))
+  v = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), v)
+  np.testing.assert_allclose(ours.apply(v, x), stock.apply(v, x), rtol=1e-4, atol=1e-4)
+  g1 = jax.grad(lambda v: jnp.sum(jnp.sin(ours.apply(v, x))))(v)
+  g2 = jax.grad(lambda v: jnp.sum(jnp.sin(stock.apply(v, x))))(v)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
+
+
+def test_transpose_taps_use_every_tap_once():
+  for k, s in [(5, 2), (3, 2), (4, 2), (5, 3)]:
+    taps = sorted(t for phase in layers.transpose_phase_taps(k, s) for t, _ in phase)
+    assert taps == list(range(k))
+
+
+def _small_setup(kind):
+  cfg = (dcgan_config if kind == 'dcgan' else acgan_config).get_config('smoke')
+  return gan_experiment.make_setup(cfg.gan, 3)
+
+
+@pytest.fixture(scope='module')
+def batch():
+  x = jax.random.uniform(jax.random.key(0), (16, 64, 64, 1))
+  return {'image': x, 'label': jnp.arange(16) % 3}
+
+
+@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
+def test_gan_step_pure_and_compiled_once(kind, batch):
+  setup = _small_setup(kind)
+  state = gan.init_state(setup, jax.random.key(0))
+  chex.clear_trace_counter()   # the counter is keyed by code, shared by the parametrised cases
+
+  @jax.jit
+  @chex.assert_max_traces(n=1)
+  def step(state, batch, key):
+    return gan.train_step(state, batch, key, setup=setup)
+
+  s1, m1 = step(state, batch, jax.random.key(1))
+  s2, m2 = step(state, batch, jax.random.key(1))
+  chex.assert_trees_all_equal((s1, m1), (s2, m2))
+  s3, _ = step(s1, batch, jax.random.key(1))
+  assert int(s3.step) == 2 and int(s3.g.step) == 2 and int(s3.d.step) == 2
+  assert set(m1) >= {'d_loss', 'g_loss', 'd_real', 'd_fake'}
+
+
+@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
+def test_discriminator_steps_lower_its_loss_on_a_fixed_batch(kind, batch):
+  """With the generator frozen (lr 0), a few D steps separate real from fake."""
+  setup = _small_setup(kind)
+  import dataclasses
+  import optax
+  setup = dataclasses.replace(setup, g_tx=optax.sgd(0.0), d_tx=gan.make_optimizer(1e-3))
+  state = gan.init_state(setup, jax.random.key(0))
+  step = jax.jit(functools.partial(gan.train_step, setup=setup))
+  losses = []
+  for _ in range(8):
+    state, m = step(state, batch, jax.random.key(3))
+    losses.append(float(m['d_loss']))
+  assert losses[-1] < losses[0] - 0.1, losses
+
+
+def test_gan_four_devices_equal_one(batch):
+  setup = _small_setup('dcgan')
+  state = gan.init_state(setup, jax.random.key(0))
+  outs = []
+  for n in (1, 4):
+    mesh = parallel.make_mesh(n)
+    fn = jax.jit(functools.partial(train.train_epoch, step_fn=functools.partial(
+        gan.train_step, setup=setup), batch_size=8, batch_sharding=parallel.batch_sharded(mesh)))
+    s, m = fn(jax.device_put(state, parallel.replicated(mesh)),
+              parallel.put_replicated(jax.device_get(batch), mesh), jax.random.key(2))
+    outs.append(jax.device_get((s.g.params, s.d.model_state, m)))
+  # Adam turns near-zero gradients into +-lr steps, so parameters agree to ~lr per step.
+  chex.assert_trees_all_close(outs[0][:2], outs[1][:2], rtol=1e-3, atol=2e-4)
+  chex.assert_trees_all_close(outs[0][2], outs[1][2], rtol=1e-4, atol=1e-5)
+
+
+def test_checkpoint_round_trip_reproduces_samples(batch, tmp_path):
+  setup = _small_setup('acgan')
+  state = gan.init_state(setup, jax.random.key(0))
+  state, _ = jax.jit(functools.partial(gan.train_step, setup=setup))(state, batch,
+                                                                     jax.random.key(1))
+  mngr = workdir.checkpoint_manager(str(tmp_path / 'c'))
+  workdir.save_state(mngr, 1, state)
+  _, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'c')),
+                                       gan.init_state(setup, jax.random.key(5)))
+  a = gan.sample(setup, state.g, jax.random.key(7), 10, label=2)
+  b = gan.sample(setup, restored.g, jax.random.key(7), 10, label=2)
+  np.testing.assert_array_equal(a, b)
+  assert a.shape == (10, 64, 64, 1) and 0 <= float(a.min()) and float(a.max()) <= 1
+
+
+def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+  cfg = dcgan_config.get_config('smoke')
+  setup = gan_experiment.make_setup(cfg.gan, 1)
+  mesh = parallel.make_mesh(1)
+  trainer = gan_experiment.GANTrainer(setup, cfg.gan, mesh, workdir.ScalarWriter(str(tmp_path)))
+  good = {'image': jnp.full((32, 64, 64, 1), 0.5), 'label': jnp.zeros(32, jnp.int32)}
+
+  class Progress:
+    def update(self, n): pass
+    def set_postfix_str(self, s): pass
+
+  ckpt = str(tmp_path / 'ck')
+  trainer.fit('g', good, jax.random.key(0), ckpt, Progress(), [0])   # 2 epochs, fine
+  cfg.gan.epochs = 3
+  trainer.gcfg = cfg.gan
+  bad = dict(good, image=good['image'].at[0].set(jnp.nan))
+  with pytest.raises(gan_experiment.GANDivergedError, match='NaN'):
+    trainer.fit('g', bad, jax.random.key(0), ckpt, Progress(), [0])
+  assert workdir.checkpoint_manager(ckpt).latest_step() == 2
