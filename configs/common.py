@@ -104,6 +104,21 @@ def gan_smoke(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   return g
 
 
+def gan_job(kind: str, arg=None) -> ml_collections.ConfigDict:
+  """Returns the config of a GAN job of kind 'dcgan' or 'acgan' for variant arg."""
+  c = base_config()
+  c.job = 'gan'
+  c.gan = gan_config(kind)
+  if arg == 'quick':
+    c.gan = gan_quick(c.gan)
+  elif arg == 'smoke':
+    c = smoke(c)
+    c.gan = gan_smoke(c.gan)
+  elif arg:
+    raise ValueError(f'unknown variant {arg!r}: use smoke, quick or nothing')
+  return c
+
+
 def smoke(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Returns c shrunk to run in seconds (tests): tiny phantom, tiny model, few epochs."""
   c.data.phantom.counts = (12, 12, 12)

@@ -9,14 +9,4 @@ from configs import common
 
 
 def get_config(arg=None):
-  c = common.base_config()
-  c.job = 'gan'
-  c.gan = common.gan_config('dcgan')
-  if arg == 'quick':
-    c.gan = common.gan_quick(c.gan)
-  elif arg == 'smoke':
-    c = common.smoke(c)
-    c.gan = common.gan_smoke(c.gan)
-  elif arg:
-    raise ValueError(f'unknown variant {arg!r}: use smoke, quick or nothing')
-  return c
+  return common.gan_job('dcgan', arg)

@@ -113,3 +113,38 @@ def random_variant(key: jax.Array, images: jax.Array, diameter_px: jax.Array,
       diameter_px, shift_cap_px)[:, None]
   scale = jax.random.uniform(k_z, (n,), minval=scale_range[0], maxval=scale_range[1])
   return jax.vmap(warp)(images, angle, flips[:, 0], flips[:, 1], shift, scale)
+
+
+def mix_synthetic(key: jax.Array, real_images: jax.Array, real_labels: jax.Array,
+                  gen_images: jax.Array, gen_labels: jax.Array,
+                  per_class: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+  """Returns (images, labels): the real training images (already classic-augmented) plus exactly
+  per_class[c] generated images of each class c, drawn without replacement, all shuffled.
+
+  `per_class` is static (jit with it static); the pool must hold at least per_class[c] images of
+  class c (checked by :func:`check_pool` on the host, since a jitted function cannot raise).
+  """
+  k_pick, k_shuffle = jax.random.split(key)
+  picks = []
+  for c, count in enumerate(per_class):
+    if count:
+      u = jax.random.uniform(jax.random.fold_in(k_pick, c), gen_labels.shape)
+      picks.append(jnp.argsort(jnp.where(gen_labels == c, u, jnp.inf))[:count])
+  if picks:
+    idx = jnp.concatenate(picks)
+    images = jnp.concatenate([real_images, gen_images[idx]])
+    labels = jnp.concatenate([real_labels, gen_labels[idx]])
+  else:
+    images, labels = real_images, real_labels
+  order = jax.random.permutation(k_shuffle, labels.shape[0])
+  return images[order], labels[order]
+
+
+def check_pool(gen_labels, per_class) -> None:
+  """Raises ValueError unless the generated pool has per_class[c] images of every class c."""
+  import numpy as np
+  have = np.bincount(np.asarray(gen_labels), minlength=len(per_class))
+  short = [c for c, n in enumerate(per_class) if have[c] < n]
+  if short:
+    raise ValueError(f'generated pool too small for classes {short}: has {have.tolist()}, '
+                     f'needs {list(per_class)}')

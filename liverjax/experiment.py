@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
-from liverjax import augment, data, evaluation, models, parallel, train, workdir as wd
+from liverjax import augment, data, evaluation, grid, models, parallel, train, workdir as wd
 
 ARMS = ('none', 'classic')
 
@@ -174,6 +174,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
   exp = Experiment(config, workdir)
   ds = exp.ds
+  for k, name in enumerate(ds.classes):   # what the classifier sees, to look at before trusting it
+    grid.save_grid(os.path.join(workdir, 'figures', f'data_{name}.png'),
+                   ds.images[ds.labels == k][:32], ncol=8, scale=2)
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
                ds.classes, ds.class_counts(), len(np.unique(ds.groups)))
   runs = plan(config)

@@ -90,3 +90,27 @@ def test_classic_augment_variants_distinct_per_roi(images):
   flat = np.asarray(out).reshape(20, -1)
   dists = np.abs(flat[:, None] - flat[None]).sum(-1) + np.eye(20) * 1e9
   assert dists.min() > 1e-3
+
+
+def test_mix_synthetic_exact_counts_labels_follow_images_and_pure():
+  real = jnp.zeros((10, 8, 8, 1))
+  real_labels = jnp.arange(10) % 3
+  # generated image value encodes (class, index): labels can be checked against the pixels
+  gen_labels = jnp.repeat(jnp.arange(3), 20)
+  gen = (gen_labels[:, None, None, None] + 1.0) * jnp.ones((60, 8, 8, 1))
+  gen = gen + jnp.arange(60)[:, None, None, None] * 1e-3
+  mix = jax.jit(augment.mix_synthetic, static_argnums=5)
+  images, labels = mix(jax.random.key(0), real, real_labels, gen, gen_labels, (5, 0, 7))
+  again = mix(jax.random.key(0), real, real_labels, gen, gen_labels, (5, 0, 7))
+  chex_equal = np.array_equal(images, again[0]) and np.array_equal(labels, again[1])
+  assert chex_equal
+  assert images.shape == (22, 8, 8, 1)
+  synth = np.asarray(images[:, 0, 0, 0]) > 0.5
+  assert synth.sum() == 12
+  synth_class = np.floor(np.asarray(images[synth, 0, 0, 0])).astype(int) - 1
+  np.testing.assert_array_equal(synth_class, np.asarray(labels)[synth])
+  assert np.bincount(synth_class, minlength=3).tolist() == [5, 0, 7]
+  assert len(np.unique(np.asarray(images[synth, 0, 0, 0]))) == 12        # without replacement
+  assert np.bincount(np.asarray(labels)[~synth], minlength=3).tolist() == [4, 3, 3]
+  with pytest.raises(ValueError, match='too small'):
+    augment.check_pool(gen_labels, (5, 30, 0))

@@ -128,8 +128,13 @@ def test_gan_four_devices_equal_one(batch):
     s, m = fn(jax.device_put(state, parallel.replicated(mesh)),
               parallel.put_replicated(jax.device_get(batch), mesh), jax.random.key(2))
     outs.append(jax.device_get((s.g.params, s.d.model_state, m)))
-  # Adam turns near-zero gradients into +-lr steps, so parameters agree to ~lr per step.
-  chex.assert_trees_all_close(outs[0][:2], outs[1][:2], rtol=1e-3, atol=2e-4)
+  # Adam turns near-zero gradients (whose sign is rounding noise) into +-lr steps: a few
+  # parameters may differ by up to 2 x steps x lr; nearly all must agree tightly.
+  lr, steps = 2e-4, 2
+  a = np.concatenate([np.ravel(x) for x in jax.tree.leaves(outs[0][:2])])
+  b = np.concatenate([np.ravel(x) for x in jax.tree.leaves(outs[1][:2])])
+  assert np.abs(a - b).max() <= 2 * steps * lr
+  assert np.mean(np.abs(a - b) <= 1e-5 + 1e-4 * np.abs(b)) > 0.99   # measured: 99.8%
   chex.assert_trees_all_close(outs[0][2], outs[1][2], rtol=1e-4, atol=1e-5)
 
 
@@ -167,3 +172,35 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   with pytest.raises(gan_experiment.GANDivergedError, match='NaN'):
     trainer.fit('g', bad, jax.random.key(0), ckpt, Progress(), [0])
   assert workdir.checkpoint_manager(ckpt).latest_step() == 2
+
+
+@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
+def test_launch_gan_smoke_end_to_end(kind, tmp_path):
+  import json
+  import subprocess
+  import sys
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  work = str(tmp_path / kind)
+  env = dict(os.environ, XLA_FLAGS='', JAX_PLATFORMS='cpu')
+  proc = subprocess.run([sys.executable, 'launch.py', f'--config=configs/{kind}.py:smoke',
+                         f'--workdir={work}'], cwd=root, env=env, capture_output=True, text=True,
+                        timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  classes = ('cyst', 'metastasis', 'hemangioma')
+  for c in classes:
+    assert os.path.exists(os.path.join(work, 'samples', f'{c}.png'))
+    assert os.path.exists(os.path.join(work, 'samples', f'real_{c}.png'))
+  with np.load(os.path.join(work, 'samples.npz')) as z:
+    assert z['images'].shape == (48, 64, 64, 1)
+    assert 0 <= z['images'].min() and z['images'].max() <= 1
+    assert np.bincount(z['labels']).tolist() == [16, 16, 16]
+    assert tuple(z['classes']) == classes
+  summary = json.load(open(os.path.join(work, 'gan_summary.json')))
+  names = [f'dcgan_{c}' for c in classes] if kind == 'dcgan' else ['acgan']
+  assert summary['models'] == names
+  for name in names:
+    assert os.listdir(os.path.join(work, 'gan', name, 'checkpoints'))
+  # The sampling command reproduces a generator from its checkpoint.
+  from liverjax import sample
+  images, labels, got_classes = sample.generate(work, 5)
+  assert images.shape == (15, 64, 64, 1) and list(got_classes) == list(classes)
