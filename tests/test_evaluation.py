@@ -44,3 +44,18 @@ def test_summarize_per_fold_and_pooled_confusion():
   assert out['accuracy']['n'] == 4 and len(out['accuracy']['per_fold']) == 2
   assert out['confusion'] == [[14, 4], [2, 16]]
   assert set(out['sensitivity_per_class']) == {'a', 'b'}
+
+
+def test_paired_test_matches_scipy_and_exact_permutation():
+  a = [0.80, 0.75, 0.90, 0.70, 0.85, 0.78]
+  b = [0.70, 0.72, 0.80, 0.71, 0.75, 0.70]
+  out = evaluation.paired_test(a, b)
+  assert out['n'] == 6 and out['mean_diff'] == pytest.approx(np.mean(np.subtract(a, b)))
+  assert out['p_ttest'] == pytest.approx(scipy.stats.ttest_rel(a, b).pvalue)
+  # the exact two-sided sign-flip p-value, by brute force over all 2^6 sign patterns
+  d = np.subtract(a, b)
+  flips = [np.abs(np.mean(d * s)) >= np.abs(d.mean()) - 1e-12 for s in
+           (np.array([1 - 2 * ((i >> j) & 1) for j in range(6)]) for i in range(64))]
+  assert out['p_permutation'] == pytest.approx(np.mean(flips))
+  same = evaluation.paired_test(a, a)
+  assert same['mean_diff'] == 0 and same['p_permutation'] == 1.0

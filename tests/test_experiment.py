@@ -115,3 +115,39 @@ def test_plan_rejects_unknown_arm():
   c.arms = ('none', 'gan?')
   with pytest.raises(ValueError, match='unknown arm'):
     experiment.plan(c)
+
+
+def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
+  """End to end in-process; every image handed to a GAN's training set is a training-fold ROI."""
+  import numpy as np
+  from configs import dcgan_aug
+  from liverjax import gan_experiment
+  seen = []
+  original = gan_experiment.GANTrainer.training_set
+
+  def spy(self, key, images, labels, diameter_px, classes):
+    seen.append(np.asarray(images))
+    return original(self, key, images, labels, diameter_px, classes)
+
+  monkeypatch.setattr(gan_experiment.GANTrainer, 'training_set', spy)
+  config = dcgan_aug.get_config('smoke')
+  config.progress = False
+  results = experiment.train_and_evaluate(config, str(tmp_path))
+  _check_schema(results, ('none', 'classic', 'dcgan'), ('cyst', 'metastasis', 'hemangioma'))
+  assert set(results['arms']['dcgan']['sweep']) == {'8', '16'}
+  assert set(results['paired_accuracy']) == {'classic_vs_none', 'dcgan_vs_none',
+                                             'dcgan_vs_classic'}
+  for p in results['paired_accuracy'].values():
+    assert p['n'] == 3 and 0.0 <= p['p_permutation'] <= 1.0
+  exp = experiment.Experiment(config, str(tmp_path / 'x'))
+  ds = exp.ds
+  assert len(seen) == 3 * 3                      # 3 folds x one DCGAN per class
+  for i, images in enumerate(seen):
+    train_idx, test_idx = exp.folds[i // 3]
+    flat = images.reshape(len(images), -1)
+    test_flat = ds.images[test_idx].reshape(len(test_idx), -1)
+    train_flat = ds.images[train_idx].reshape(len(train_idx), -1)
+    dist_test = np.abs(flat[:, None] - test_flat[None]).max(-1).min(1)
+    dist_train = np.abs(flat[:, None] - train_flat[None]).max(-1).min(1)
+    assert dist_test.min() > 1e-6                # no test ROI was passed
+    assert dist_train.max() == 0.0               # every passed ROI is a training ROI
