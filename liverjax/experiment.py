@@ -30,7 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
-from liverjax import augment, data, evaluation, gan_experiment, grid, models, parallel, train
+from liverjax import augment, data, evaluation, gan_experiment, grid, models, parallel, report
+from liverjax import train
 from liverjax import workdir as wd
 
 ARMS = ('none', 'classic', 'dcgan', 'acgan')
@@ -79,6 +80,9 @@ class Experiment:
     self.predict_fn = jax.jit(lambda s, x: train.predict(
         s, x, model=self.model, batch_size=config.train.batch_size,
         batch_sharding=batch_sharding))
+    self.predict_features_fn = jax.jit(lambda s, x: train.predict(
+        s, x, model=self.model, batch_size=config.train.batch_size,
+        batch_sharding=batch_sharding, return_features=True))
     self.augment_fn = jax.jit(
         lambda k, x, y, d, size: augment.classic_augment(
             k, x, y, d, size, tuple(config.augment.scale_range), config.augment.shift_cap_px),
@@ -141,11 +145,8 @@ class Experiment:
       n = size
     else:
       n = self.config.synthetic.classic_size + size * len(self.ds.classes)
-    steps = -(-n // self.config.train.batch_size)
-    epochs = self.config.train.epochs
-    if self.config.train.max_steps:
-      epochs = max(1, min(epochs, self.config.train.max_steps // steps))
-    return epochs, steps
+    t = self.config.train
+    return train.schedule(n, t.batch_size, t.epochs, t.max_steps)
 
   def run(self, arm: str, size: int, seed: int, fold: int, progress) -> dict:
     """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
@@ -257,6 +258,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   results = summarize(records, ds.classes, config)
   results['data'] = {'source': ds.source, 'n_images': len(ds), 'class_counts': ds.class_counts()}
   wd.write_json(os.path.join(workdir, 'results.json'), results)
+  if jax.process_index() == 0:
+    report.write(exp, results)
   # Timing lives apart from results.json, which is a deterministic function of config and seeds.
   wd.write_json(os.path.join(workdir, 'timing.json'), {'total_s': round(time.time() - t0, 1)})
   return results

@@ -92,11 +92,8 @@ class GANTrainer:
 
   def schedule(self, n: int) -> tuple[int, int]:
     """Returns (epochs, steps per epoch) for a training set of n images (max_steps caps it)."""
-    steps = -(-n // self.gcfg.batch_size)
-    epochs = self.gcfg.epochs
-    if self.gcfg.max_steps:
-      epochs = max(1, min(epochs, self.gcfg.max_steps // steps))
-    return epochs, steps
+    g = self.gcfg
+    return train.schedule(n, g.batch_size, g.epochs, g.max_steps)
 
   def fit(self, name: str, train_set: dict, key: jax.Array, ckpt_dir: str, progress,
           grid_labels: list[int]) -> gan.GANState:

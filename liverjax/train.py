@@ -80,6 +80,15 @@ def epoch_indices(key: jax.Array, n: int, batch_size: int) -> jax.Array:
   return jnp.concatenate([perm, extra]).reshape(steps, batch_size)
 
 
+def schedule(n: int, batch_size: int, epochs: int, max_steps: int = 0) -> tuple[int, int]:
+  """Returns (epochs, steps per epoch) for n examples: `epochs`, capped so that training takes at
+  most max_steps steps (0 = no cap), but always at least one epoch."""
+  steps = -(-n // batch_size)
+  if max_steps:
+    epochs = max(1, min(epochs, max_steps // steps))
+  return epochs, steps
+
+
 def train_epoch(state, data: dict, key: jax.Array, *, step_fn: Callable, batch_size: int,
                 batch_sharding: NamedSharding | None = None,
                 augment_fn: Callable | None = None) -> tuple[Any, dict]:

@@ -103,3 +103,9 @@ def test_checkpoint_round_trip_is_exact(setup, tmp_path):
                                           fresh)
   assert step == 3
   chex.assert_trees_all_equal(jax.device_get(restored), jax.device_get(state))
+
+
+def test_schedule_caps_steps_but_keeps_one_epoch():
+  assert train.schedule(121, 64, 150) == (150, 2)
+  assert train.schedule(1000, 64, 150, max_steps=160) == (10, 16)
+  assert train.schedule(1000, 64, 150, max_steps=5) == (1, 16)
