@@ -100,7 +100,7 @@ class GANTrainer:
     """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""
     k_init, k_train, k_fixed = jax.random.split(key, 3)
     state = jax.device_put(gan.init_state(self.setup, k_init), parallel.replicated(self.mesh))
-    mngr = wd.checkpoint_manager(ckpt_dir)
+    mngr = wd.checkpoint_manager(ckpt_dir, max_to_keep=2)   # a spare, should the latest be lost
     start, state = wd.restore_latest(mngr, state)
     start = start or 0
     epochs, steps = self.schedule(int(train_set['label'].shape[0]))

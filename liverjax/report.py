@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from liverjax import train, tsne, workdir as wd
+from liverjax import parallel, train, tsne, workdir as wd
 
 METRICS = (('accuracy', 'accuracy'), ('sensitivity_macro', 'sens. macro'),
            ('specificity_macro', 'spec. macro'), ('sensitivity_micro', 'sens. micro'),
@@ -81,7 +81,9 @@ def _plot_tsne(exp, results: dict, fig_dir: str) -> tuple[str, str] | None:
   arm = gan_arms[0] if gan_arms else cfg.arms[-1]
   size, seed, fold = results['arms'][arm]['size'], cfg.seeds[0], 0
   name = experiment.run_name(arm, size, seed, fold)
-  template = train.init_state(exp.model, exp.tx, jax.random.key(0), jnp.zeros((64, 64, 1)))
+  template = jax.device_put(
+      train.init_state(exp.model, exp.tx, jax.random.key(0), jnp.zeros((64, 64, 1))),
+      parallel.replicated(exp.mesh))
   mngr = wd.checkpoint_manager(os.path.join(exp.workdir, 'checkpoints', name))
   step, state = wd.restore_latest(mngr, template)
   mngr.close()

@@ -151,3 +151,19 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
     dist_train = np.abs(flat[:, None] - train_flat[None]).max(-1).min(1)
     assert dist_test.min() > 1e-6                # no test ROI was passed
     assert dist_train.max() == 0.0               # every passed ROI is a training ROI
+  for name in ('report.md', 'report.html', 'figures/sweep_dcgan.png', 'figures/tsne.png',
+               'figures/dcgan_fold0/cyst.png'):
+    assert os.path.exists(tmp_path / name), name
+  assert '| dcgan |' in (tmp_path / 'report.md').read_text()
+
+  # Interrupt: lose a GAN-arm run and the last checkpoint of one fold's GAN; the re-run resumes
+  # the GAN from its earlier checkpoint and reproduces results.json exactly.
+  import shutil
+  before = (tmp_path / 'results.json').read_text()
+  os.remove(tmp_path / 'runs' / 'dcgan_n8_seed0_fold1.json')
+  gan_ckpts = tmp_path / 'gan' / 'dcgan_fold1' / 'dcgan_metastasis' / 'checkpoints'
+  steps = sorted(int(d) for d in os.listdir(gan_ckpts) if d.isdigit())
+  assert steps
+  shutil.rmtree(gan_ckpts / str(steps[-1]))
+  experiment.train_and_evaluate(config, str(tmp_path))
+  assert (tmp_path / 'results.json').read_text() == before
