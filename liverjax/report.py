@@ -52,8 +52,10 @@ def _plot_sweeps(results: dict, fig_dir: str) -> list[str]:
     lo = [100 * sweep[str(s)]['accuracy']['ci95'][0] for s in sizes]
     hi = [100 * sweep[str(s)]['accuracy']['ci95'][1] for s in sizes]
     fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
-    ax.plot(sizes, mean, 'o-', label=arm)
-    ax.fill_between(sizes, lo, hi, alpha=0.2)
+    ax.errorbar(sizes, mean, yerr=[np.subtract(mean, lo), np.subtract(hi, mean)], fmt='o-',
+                capsize=3, label=arm)
+    if len(sizes) > 2 and sizes[-1] > 10 * max(sizes[0], 1):
+      ax.set_xscale('log')
     for ref, style in (('none', ':'), ('classic', '--')):
       if ref in arms and ref != arm:
         ax.axhline(100 * arms[ref]['accuracy']['mean'], ls=style, color='grey',
