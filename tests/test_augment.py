@@ -114,3 +114,18 @@ def test_mix_synthetic_exact_counts_labels_follow_images_and_pure():
   assert np.bincount(np.asarray(labels)[~synth], minlength=3).tolist() == [4, 3, 3]
   with pytest.raises(ValueError, match='too small'):
     augment.check_pool(gen_labels, (5, 30, 0))
+
+
+def test_mix_synthetic_sharded_equals_unsharded():
+  from liverjax import parallel
+  mesh = parallel.make_mesh(4)
+  real = jax.random.uniform(jax.random.key(0), (12, 8, 8, 1))
+  real_labels = jnp.arange(12) % 3
+  gen = jax.random.uniform(jax.random.key(1), (24, 8, 8, 1))
+  gen_labels = jnp.arange(24) % 3
+  mix = jax.jit(augment.mix_synthetic, static_argnums=5)
+  ref = mix(jax.random.key(2), real, real_labels, gen, gen_labels, (2, 3, 3))
+  args = jax.device_put((real, real_labels, gen, gen_labels), parallel.batch_sharded(mesh))
+  out = mix(jax.random.key(2), *args, (2, 3, 3))
+  np.testing.assert_array_equal(out[0], ref[0])
+  np.testing.assert_array_equal(out[1], ref[1])

@@ -99,12 +99,15 @@ def test_interrupted_run_resumes_from_checkpoint_to_identical_result(tmp_path):
 
 
 def test_configs_have_three_variants():
-  for module in (no_aug, classic_aug):
+  from configs import acgan_aug, all_aug, dcgan_aug
+  for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug):
     for arg in (None, 'quick', 'smoke'):
       c = module.get_config(arg)
       assert c.train.batch_size > 0 and c.folds == 3
     with pytest.raises(ValueError):
       module.get_config('nonsense')
+  assert all_aug.get_config('quick').arms == ('none', 'classic', 'dcgan', 'acgan')
+  assert len(dcgan_aug.get_config('quick').seeds) >= 3
   paper = classic_aug.get_config()
   assert paper.train.epochs == 150 and paper.train.learning_rate == 1e-3
   assert paper.train.batch_size == 64 and paper.train.nesterov
