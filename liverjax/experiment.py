@@ -201,7 +201,8 @@ def plan(config) -> list[tuple[str, int, int, int]]:
 
 
 def summarize(records: list[dict], classes, config) -> dict:
-  """Returns the results.json content: one summary per arm (classic: best size + sweep)."""
+  """Returns the results.json content: one summary per arm (sized arms: best size + sweep) and
+  paired accuracy tests of each arm against the arms before it (none, classic)."""
   arms = {}
   for arm in config.arms:
     mine = [r for r in records if r['arm'] == arm]
@@ -254,12 +255,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
       progress.update(int(np.prod(exp.schedule(arm, size, fold))))
     records.append(record)
   progress.close()
-  exp.writer.close()
   results = summarize(records, ds.classes, config)
   results['data'] = {'source': ds.source, 'n_images': len(ds), 'class_counts': ds.class_counts()}
   wd.write_json(os.path.join(workdir, 'results.json'), results)
   if jax.process_index() == 0:
     report.write(exp, results)
+  exp.writer.close()
   # Timing lives apart from results.json, which is a deterministic function of config and seeds.
   wd.write_json(os.path.join(workdir, 'timing.json'), {'total_s': round(time.time() - t0, 1)})
   return results
