@@ -4,9 +4,10 @@ Two builders, both storing ``image`` as ``tfds.features.Tensor`` (64, 64, 1) flo
 ``Image`` feature needs TensorFlow to encode), ``label`` as ``ClassLabel``, ``group`` and
 ``diameter_px``, in ``array_record`` files so that ``tfds.data_source`` serves them by random access:
 
-- ``liverjax_phantom``: the embedded phantom (config ``default``: the paper's counts, seed 0);
-- ``liverjax_folder``: a users' folder of class folders (:func:`liverjax.data.load_folder`) given as
-  TFDS ``manual_dir``; class names are read from the folder at build time.
+- ``liverjax_phantom``: the embedded phantom (the paper's counts, seed 0);
+- ``liverjax_folder``: a users' folder of class folders (:func:`liverjax.data.load_folder`), passed
+  as ``prepare(..., folder=...)`` (not TFDS ``manual_dir``: the class names must be known when the
+  builder describes its features); read it back from the directory ``prepare`` returns.
 
     from liverjax import tfds_data
     tfds_data.prepare('liverjax_phantom', data_dir='/tmp/tfds')
