@@ -11,7 +11,7 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from liverjax import data, experiment, gan_experiment, workdir as wd
+from liverjax import data, errors, experiment, gan_experiment, workdir as wd
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
@@ -34,7 +34,8 @@ def main(argv):
             f'{FLAGS.workdir}/samples/ and {FLAGS.workdir}/samples.npz')
       return
     results = experiment.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except (data.DataError, wd.WorkdirError, gan_experiment.GANDivergedError, ValueError) as e:
+  except (data.DataError, errors.ConfigError, wd.WorkdirError,
+          gan_experiment.GANDivergedError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
   for arm, r in results['arms'].items():

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from liverjax import errors
 
 N_ROT, N_FLIP, N_TRANS, N_SCALE = 30, 3, 7, 5
 OPS_PER_ROTATION = 1 + N_FLIP + N_TRANS + N_SCALE   # 16
@@ -141,10 +144,9 @@ def mix_synthetic(key: jax.Array, real_images: jax.Array, real_labels: jax.Array
 
 
 def check_pool(gen_labels, per_class) -> None:
-  """Raises ValueError unless the generated pool has per_class[c] images of every class c."""
-  import numpy as np
+  """Raises ConfigError unless the generated pool has per_class[c] images of every class c."""
   have = np.bincount(np.asarray(gen_labels), minlength=len(per_class))
   short = [c for c, n in enumerate(per_class) if have[c] < n]
   if short:
-    raise ValueError(f'generated pool too small for classes {short}: has {have.tolist()}, '
+    raise errors.ConfigError(f'generated pool too small for classes {short}: has {have.tolist()}, '
                      f'needs {list(per_class)}')

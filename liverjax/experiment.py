@@ -31,7 +31,7 @@ import numpy as np
 import tqdm
 
 from liverjax import augment, data, evaluation, gan_experiment, grid, models, parallel, report
-from liverjax import train
+from liverjax import errors, train
 from liverjax import workdir as wd
 
 ARMS = ('none', 'classic', 'dcgan', 'acgan')
@@ -114,6 +114,7 @@ class Experiment:
           grid_dir=os.path.join(self.workdir, 'figures', f'{kind}_fold{fold}'),
           prefix=f'{kind}_fold{fold}/')
       progress.close()
+      augment.check_pool(labels, (n_pool,) * len(self.ds.classes))   # on host, before sharding
       self._pools[(kind, fold)] = parallel.put_replicated((images, labels), self.mesh)
     return self._pools[(kind, fold)]
 
@@ -190,7 +191,7 @@ def plan(config) -> list[tuple[str, int, int, int]]:
   runs = []
   for arm in config.arms:
     if arm not in ARMS:
-      raise ValueError(f'config.arms: unknown arm {arm!r} (known: {", ".join(ARMS)})')
+      raise errors.ConfigError(f'config.arms: unknown arm {arm!r} (known: {", ".join(ARMS)})')
     sizes = {'none': [0], 'classic': list(config.classic.sizes)}.get(
         arm, list(config.synthetic.per_class) if arm in GAN_ARMS else [])
     for size in sizes:

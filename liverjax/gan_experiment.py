@@ -27,7 +27,8 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
-from liverjax import augment, data, gan, grid, models, parallel, train, workdir as wd
+from liverjax import augment, data, errors, gan, grid, models, parallel, train
+from liverjax import workdir as wd
 
 GRID_N = 32
 
@@ -49,7 +50,7 @@ def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
                                               widths=tuple(gcfg.d_widths),
                                               kernel_size=gcfg.kernel_size, dropout=gcfg.dropout)
   else:
-    raise ValueError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
+    raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
   return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,
                       g_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
                       d_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),

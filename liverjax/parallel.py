@@ -11,13 +11,15 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
+from liverjax import errors
+
 
 def make_mesh(num_devices: int | None = None) -> Mesh:
   """Returns a 1-D mesh named 'data' over the first num_devices devices (all by default)."""
   devices = jax.devices()
   n = len(devices) if not num_devices else num_devices
   if n > len(devices):
-    raise ValueError(f'asked for {n} devices, only {len(devices)} available')
+    raise errors.ConfigError(f'config.num_devices={n}: asked for {n} devices, only {len(devices)} available')
   return Mesh(np.asarray(devices[:n]), ('data',))
 
 
@@ -46,5 +48,5 @@ def check_batch_size(batch_size: int, mesh: Mesh) -> None:
   """Raises ValueError unless batch_size splits evenly over the mesh's 'data' axis."""
   n = mesh.shape['data']
   if batch_size % n:
-    raise ValueError(f'batch size {batch_size} is not divisible by the {n} devices of the mesh; '
+    raise errors.ConfigError(f'batch size {batch_size} is not divisible by the {n} devices of the mesh; '
                      f'set config.train.batch_size to a multiple of {n}')
