@@ -189,9 +189,7 @@ def run(config, workdir: str) -> dict:
                                     gcfg.samples_per_class, os.path.join(workdir, 'samples'))
   progress.close()
   writer.close()
-  tmp = os.path.join(workdir, 'samples.tmp.npz')
-  np.savez_compressed(tmp, images=images, labels=labels, classes=np.asarray(ds.classes))
-  os.replace(tmp, os.path.join(workdir, 'samples.npz'))
+  write_samples(os.path.join(workdir, 'samples.npz'), images, labels, ds.classes)
   summary = {'kind': gcfg.kind, 'models': [n for n, _ in names], 'classes': list(ds.classes),
              'n_train_real': int(len(train_idx)), 'samples': int(len(images)),
              'sample_std_per_class': {ds.classes[c]: float(images[labels == c].std(0).mean())
@@ -200,6 +198,14 @@ def run(config, workdir: str) -> dict:
   wd.write_json(os.path.join(workdir, 'timing.json'), {'total_s': round(time.time() - t0, 1)})
   logging.info('GAN job done in %.0f s', time.time() - t0)
   return summary
+
+
+def write_samples(path: str, images: np.ndarray, labels: np.ndarray, classes) -> str:
+  """Writes generated images as .npz (images in [0, 1], labels, classes) atomically."""
+  tmp = path + '.tmp.npz'
+  np.savez_compressed(tmp, images=images, labels=labels, classes=np.asarray(classes))
+  os.replace(tmp, path)
+  return path
 
 
 def load_generator(workdir: str):

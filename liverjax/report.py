@@ -33,6 +33,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
           ['| ' + ' | '.join(r) + ' |' for r in rows] + [''])
 
 
+def _savefig(fig, path: str) -> None:
+  """Writes a matplotlib figure as PNG atomically and closes it."""
+  import matplotlib.pyplot as plt
+  fig.savefig(path + '.tmp.png')
+  plt.close(fig)
+  os.replace(path + '.tmp.png', path)
+
+
 def _plot_sweeps(results: dict, fig_dir: str) -> list[str]:
   """Writes the sweep curves as PNG; returns their paths relative to the workdir."""
   import matplotlib
@@ -64,10 +72,7 @@ def _plot_sweeps(results: dict, fig_dir: str) -> list[str]:
     ax.set_ylabel('accuracy (%), mean and 95% CI')
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = os.path.join(fig_dir, name)
-    fig.savefig(path + '.tmp.png')
-    plt.close(fig)
-    os.replace(path + '.tmp.png', path)
+    _savefig(fig, os.path.join(fig_dir, name))
     out.append(os.path.join('figures', name))
   return out
 
@@ -116,10 +121,7 @@ def _plot_tsne(exp, results: dict, fig_dir: str) -> tuple[str, str] | None:
   ax.set_xticks([])
   ax.set_yticks([])
   fig.tight_layout()
-  path = os.path.join(fig_dir, 'tsne.png')
-  fig.savefig(path + '.tmp.png')
-  plt.close(fig)
-  os.replace(path + '.tmp.png', path)
+  _savefig(fig, os.path.join(fig_dir, 'tsne.png'))
   caption = (f't-SNE of the penultimate-layer features of the `{name}` classifier: the real test '
              f'ROIs of fold 0 (o) and up to 60 synthetic images per class of each GAN arm (x).')
   return os.path.join('figures', 'tsne.png'), caption

@@ -37,9 +37,7 @@ def main(argv):
   out = FLAGS.out or os.path.join(FLAGS.workdir, 'generated')
   images, labels, classes = generate(FLAGS.workdir, FLAGS.n, FLAGS.seed)
   os.makedirs(out, exist_ok=True)
-  tmp = os.path.join(out, 'samples.tmp.npz')
-  np.savez_compressed(tmp, images=images, labels=labels, classes=np.asarray(classes))
-  os.replace(tmp, os.path.join(out, 'samples.npz'))
+  gan_experiment.write_samples(os.path.join(out, 'samples.npz'), images, labels, classes)
   for c, name in enumerate(classes):
     grid.save_grid(os.path.join(out, f'{name}.png'), images[labels == c][:64], ncol=8, scale=2)
   print(f'{len(images)} images -> {out}')

@@ -40,21 +40,8 @@ def _default(o):
   raise TypeError(f'not JSON serialisable: {type(o)}')
 
 
-def write_json(path: str, obj: Any) -> str:
-  """Writes obj as indented JSON atomically (temp file + fsync + rename); returns the path."""
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = f'{path}.tmp{os.getpid()}'
-  with open(tmp, 'w') as f:
-    json.dump(obj, f, indent=2, default=_default, allow_nan=True)
-    f.write('\n')
-    f.flush()
-    os.fsync(f.fileno())
-  os.replace(tmp, path)
-  return path
-
-
 def write_text(path: str, text: str) -> str:
-  """Writes text atomically; returns the path."""
+  """Writes text atomically (temp file + fsync + rename); returns the path."""
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = f'{path}.tmp{os.getpid()}'
   with open(tmp, 'w') as f:
@@ -63,6 +50,11 @@ def write_text(path: str, text: str) -> str:
     os.fsync(f.fileno())
   os.replace(tmp, path)
   return path
+
+
+def write_json(path: str, obj: Any) -> str:
+  """Writes obj as indented JSON atomically; returns the path."""
+  return write_text(path, json.dumps(obj, indent=2, default=_default, allow_nan=True) + '\n')
 
 
 def read_json(path: str) -> Any:
