@@ -17,33 +17,72 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
 flags.DEFINE_string('workdir', None, 'Directory for config, checkpoints, metrics and results.')
 flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() first.')
+flags.DEFINE_string('coordinator_address', None, 'Multi-host: host:port of process 0 (default: '
+                    'from the cluster environment, e.g. SLURM, or JAX_COORDINATOR_ADDRESS).')
+flags.DEFINE_integer('num_processes', None, 'Multi-host: number of processes.')
+flags.DEFINE_integer('process_id', None, 'Multi-host: this process\'s index.')
 flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def run(config, workdir: str) -> int:
+  """Runs the job config describes; returns the exit code (2: refused input, one line on stderr)."""
+  try:
+    if config.get('job', 'classifier') == 'gan':
+      summary = gan_experiment.run(config, workdir)
+      print(f'{summary["kind"]}: {", ".join(summary["models"])} trained; samples in '
+            f'{workdir}/samples/ and {workdir}/samples.npz')
+      return 0
+    results = experiment.train_and_evaluate(config, workdir)
+  except (data.DataError, errors.ConfigError, wd.WorkdirError,
+          gan_experiment.GANDivergedError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    return 2
+  for arm, r in results['arms'].items():
+    acc = r['accuracy']
+    print(f'{arm:>8}: accuracy {acc["mean"]:.3f} [{acc["ci95"][0]:.3f}, {acc["ci95"][1]:.3f}]  '
+          f'specificity (macro) {r["specificity_macro"]["mean"]:.3f}')
+  print(f'results: {workdir}/results.json')
+  return 0
 
 
 def main(argv):
   del argv
   if FLAGS.multihost:
     import jax
-    jax.distributed.initialize()
+    jax.config.update('jax_cpu_collectives_implementation', 'gloo')   # CPU processes talk via gloo
+    jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
   logging.getLogger().setLevel(logging.INFO)
   logging.getLogger('absl').setLevel(logging.WARNING)   # orbax logs every file op at INFO
+  config = FLAGS.config
   try:
-    if FLAGS.config.get('job', 'classifier') == 'gan':
-      summary = gan_experiment.run(FLAGS.config, FLAGS.workdir)
-      print(f'{summary["kind"]}: {", ".join(summary["models"])} trained; samples in '
-            f'{FLAGS.workdir}/samples/ and {FLAGS.workdir}/samples.npz')
-      return
-    results = experiment.train_and_evaluate(FLAGS.config, FLAGS.workdir)
-  except (data.DataError, errors.ConfigError, wd.WorkdirError,
-          gan_experiment.GANDivergedError) as e:
-    print(f'error: {e}', file=sys.stderr)
+    config.keys()           # a config file that failed to load fails on first use
+  except OSError as e:
+    print(f'error: --config: {_last_line(e)}', file=sys.stderr)
     sys.exit(2)
-  for arm, r in results['arms'].items():
-    acc = r['accuracy']
-    print(f'{arm:>8}: accuracy {acc["mean"]:.3f} [{acc["ci95"][0]:.3f}, {acc["ci95"][1]:.3f}]  '
-          f'specificity (macro) {r["specificity_macro"]["mean"]:.3f}')
-  print(f'results: {FLAGS.workdir}/results.json')
+  sys.exit(run(config, FLAGS.workdir))
+
+
+def _last_line(e: Exception) -> str:
+  """Returns an error message on one line (the flag and the root cause, not a traceback)."""
+  lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+  if not lines:
+    return type(e).__name__
+  head = lines[0].split('Traceback')[0].rstrip(': ')
+  return head if len(lines) == 1 else f'{head}: {lines[-1]}'
+
+
+def parse_flags(argv):
+  """Parses the command line; a bad flag or an unknown config key is one line and exit code 2."""
+  try:
+    return FLAGS(argv)
+  except (AttributeError, KeyError) as e:   # ml_collections: --config.<key> that does not exist
+    key = str(e).strip('"\'')
+    print(f'error: unknown config key {key!r} on the command line (all keys: configs/common.py)',
+          file=sys.stderr)
+  except (flags.Error, ValueError, TypeError) as e:
+    print(f'error: {_last_line(e)}', file=sys.stderr)
+  sys.exit(2)
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

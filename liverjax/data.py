@@ -17,7 +17,9 @@ Accepted inputs (``config.data.source``):
 - ``npz``: one file with ``images`` (N, H, W[, 1]), ``labels`` (N,), optional ``classes``,
   ``groups``, ``diameter_px``.
 - ``tfds``: a TFDS data set read through ``tfds.data_source`` (see :mod:`liverjax.tfds_data`).
-Images of another size are resized to 64x64 (bicubic) and clipped to [0, 1].
+Images of another size are resized to 64x64 (bicubic) and clipped to [0, 1]. Two identical images
+(after conversion) are refused, naming both: a duplicate would leak between folds. CT volumes with
+lesion masks become such a data set through :mod:`liverjax.ct`.
 """
 
 from __future__ import annotations
@@ -128,10 +130,26 @@ def read_image(path: str) -> np.ndarray:
   return resize(_to_unit(arr, path))
 
 
+def check_duplicates(images: np.ndarray, names: list[str], where: str = '') -> None:
+  """Raises DataError if two images are identical (a duplicate would leak between folds)."""
+  import hashlib
+  seen = {}
+  for img, name in zip(images, names):
+    h = hashlib.sha1(np.ascontiguousarray(img, np.float32).tobytes()).hexdigest()
+    if h in seen:
+      raise DataError(f'{where}{name}: identical to {seen[h]} (duplicate images would leak between '
+                      'cross-validation folds; remove one)')
+    seen[h] = name
+
+
 def load_folder(root: str) -> Dataset:
   """Returns the data set of a folder of class folders (see the module docstring)."""
-  if not os.path.isdir(root):
+  if not os.path.exists(root):
     raise DataError(f'{root}: no such folder')
+  if not os.path.isdir(root):
+    raise DataError(f'{root}: not a folder (data.source=folder expects root/<class_name>/*.png)')
+  if not os.access(root, os.R_OK | os.X_OK):
+    raise DataError(f'{root}: not readable (permission denied)')
   class_dirs = sorted(d for d in os.listdir(root)
                       if os.path.isdir(os.path.join(root, d)) and not d.startswith('.'))
   if not class_dirs:
@@ -147,6 +165,7 @@ def load_folder(root: str) -> Dataset:
       files.append(f'{cls}/{name}')
       labels.append(label)
   images = np.stack([read_image(os.path.join(root, f)) for f in files])[..., None]
+  check_duplicates(images, [os.path.join(root, f) for f in files])
   groups = _read_groups(os.path.join(root, 'groups.csv'), files)
   return Dataset(images=images, labels=np.asarray(labels, np.int32), classes=tuple(class_dirs),
                  groups=groups, diameter_px=np.full(len(files), np.nan, np.float32),
@@ -184,8 +203,10 @@ def _read_groups(path: str, files: list[str]) -> np.ndarray:
 
 def load_npz(path: str) -> Dataset:
   """Returns the data set stored in a .npz (images, labels[, classes, groups, diameter_px])."""
-  if not os.path.isfile(path):
+  if not os.path.exists(path):
     raise DataError(f'{path}: no such file')
+  if not os.path.isfile(path):
+    raise DataError(f'{path}: not a file (data.source=npz expects one .npz file)')
   try:
     with np.load(path, allow_pickle=False) as z:
       arrays = {k: z[k] for k in z.files}
@@ -211,10 +232,16 @@ def load_npz(path: str) -> Dataset:
   if n and (labels.min() < 0 or labels.max() >= len(classes)):
     raise DataError(f'{path}: labels span [{labels.min()}, {labels.max()}], outside the '
                     f'{len(classes)} classes {list(classes)}')
+  if len(set(classes)) != len(classes):
+    raise DataError(f'{path}: "classes" names a class twice: {list(classes)}')
   present = np.unique(labels)
   if len(present) < 2:
     raise DataError(f'{path}: only one class present in "labels"')
-  out = np.stack([resize(_to_unit(images[i], f'{path}[images][{i}]')) for i in range(n)])
+  empty = [c for k, c in enumerate(classes) if k not in present]
+  if empty:
+    raise DataError(f'{path}: no images labelled with class {empty[0]!r} of {list(classes)}')
+  out = np.stack([resize(_to_unit(images[i], f'{path}: images[{i}]')) for i in range(n)])
+  check_duplicates(out, [f'images[{i}]' for i in range(n)], where=f'{path}: ')
   groups = arrays.get('groups', np.arange(n))
   if groups.shape != (n,):
     raise DataError(f'{path}: "groups" must have shape ({n},), got {groups.shape}')

@@ -27,9 +27,13 @@ def make_grid(images: np.ndarray, ncol: int = 8, pad: int = 2, scale: int = 1) -
 
 
 def save_grid(path: str, images: np.ndarray, ncol: int = 8, scale: int = 1) -> str:
-  """Writes a PNG grid of the images atomically (temp file + rename) and returns the path."""
+  """Writes a PNG grid of the images atomically (temp file + rename) from process 0 only, and
+  returns the path."""
+  import jax   # local: the rest of this module is plain NumPy
+  if jax.process_index() != 0:
+    return path
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = path + '.tmp.png'
+  tmp = f'{path}.tmp{os.getpid()}.png'
   Image.fromarray(make_grid(images, ncol=ncol, scale=scale)).save(tmp)
   os.replace(tmp, path)
   return path

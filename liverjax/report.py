@@ -34,11 +34,13 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _savefig(fig, path: str) -> None:
-  """Writes a matplotlib figure as PNG atomically and closes it."""
+  """Writes a matplotlib figure as PNG atomically (process 0 only) and closes it."""
   import matplotlib.pyplot as plt
-  fig.savefig(path + '.tmp.png')
+  if wd.is_writer():
+    tmp = f'{path}.tmp{os.getpid()}.png'
+    fig.savefig(tmp)
+    os.replace(tmp, path)
   plt.close(fig)
-  os.replace(path + '.tmp.png', path)
 
 
 def _plot_sweeps(results: dict, fig_dir: str) -> list[str]:
@@ -178,6 +180,20 @@ def markdown(exp, results: dict) -> str:
       row += [f'![{k}](figures/{k}_fold0/{cname}.png)' for k in kinds]
       rows.append(row)
     lines += _table(header, rows)
+  if results.get('gan_diversity'):
+    lines += ['## GAN sample diversity', '',
+              'Mean RMS difference between generated images of a class, as a percentage of that '
+              'between its real training ROIs; below the threshold a generator counts as '
+              'collapsed (near-identical images) and its arm should not be trusted.', '']
+    collapsed = results.get('collapsed_generators') or []
+    if collapsed:
+      lines += [f'**Warning: collapsed generator(s): {", ".join(collapsed)}.** Their synthetic '
+                'images were used by the arm above; its numbers measure those images, not a '
+                'working GAN.', '']
+    rows = [[pool, c, f'{100 * v["ratio"]:.0f}%', f'{100 * v["threshold"]:.0f}%',
+             'COLLAPSED' if v['collapsed'] else 'ok']
+            for pool, d in results['gan_diversity'].items() for c, v in d.items()]
+    lines += _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status'], rows)
   t = _plot_tsne(exp, results, fig_dir)
   if t is not None:
     lines += ['## t-SNE of classifier features', '', f'![t-SNE]({t[0]})', '', t[1], '']

@@ -12,11 +12,16 @@ from absl import app, flags
 
 from liverjax import gan, gan_experiment, grid
 
-flags.DEFINE_string('workdir', None, 'Workdir of a finished dcgan/acgan job.')
-flags.DEFINE_integer('n', 1000, 'Images per class.')
-flags.DEFINE_integer('seed', 0, 'Sampling seed.')
-flags.DEFINE_string('out', None, 'Output folder (default: WORKDIR/generated).')
 FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+  """Defines the command's flags (only when run as a command, so importing generate() from
+  another program with its own --workdir flag does not clash)."""
+  flags.DEFINE_string('workdir', None, 'Workdir of a finished dcgan/acgan job.')
+  flags.DEFINE_integer('n', 1000, 'Images per class.')
+  flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+  flags.DEFINE_string('out', None, 'Output folder (default: WORKDIR/generated).')
 
 
 def generate(workdir: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
@@ -44,5 +49,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flag_as_required('workdir')
   app.run(main)

@@ -40,8 +40,17 @@ def _default(o):
   raise TypeError(f'not JSON serialisable: {type(o)}')
 
 
+def is_writer() -> bool:
+  """True in the process that writes files: process 0 (every process in a one-process run).
+  Across hosts, all processes compute the same values; one writes them (orbax coordinates its
+  checkpoints across processes by itself)."""
+  return jax.process_index() == 0
+
+
 def write_text(path: str, text: str) -> str:
-  """Writes text atomically (temp file + fsync + rename); returns the path."""
+  """Writes text atomically (temp file + fsync + rename) from process 0; returns the path."""
+  if not is_writer():
+    return path
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = f'{path}.tmp{os.getpid()}'
   with open(tmp, 'w') as f:
@@ -82,7 +91,10 @@ def check_config(workdir: str, config_dict: dict, overwrite: bool) -> None:
       raise WorkdirError(f'{workdir}: holds a run of another config (differs in {", ".join(diff)});'
                          ' use another --workdir or pass --config.overwrite=True')
     import shutil
-    for name in ('runs', 'checkpoints', 'tensorboard', 'figures', 'results.json'):
+    if not is_writer():
+      return
+    for name in ('runs', 'checkpoints', 'tensorboard', 'figures', 'gan', 'samples', 'results.json',
+                 'samples.npz', 'gan_summary.json', 'report.md', 'report.html', 'timing.json'):
       p = os.path.join(workdir, name)
       if os.path.isdir(p):
         shutil.rmtree(p)

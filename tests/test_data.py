@@ -42,12 +42,20 @@ def test_folder_groups_csv(folder):
   assert ds.groups[0] == ds.groups[2]
 
 
-def test_16bit_and_rgb_png(tmp_path):
+def test_16bit_and_rgb_png_are_converted_with_a_warning(tmp_path, caplog):
   root = tmp_path / 'r'
   _png(str(root / 'a' / '1.png'), np.full((16, 16), 65535, np.uint16))
-  _png(str(root / 'b' / '1.png'), np.full((16, 16, 3), 255, np.uint8))
-  ds = data.load_folder(str(root))
-  np.testing.assert_allclose(ds.images, 1.0, atol=1e-6)
+  _png(str(root / 'a' / '2.png'), np.full((16, 16), 32768, np.uint16))
+  rgb = np.zeros((16, 16, 3), np.uint8)
+  rgb[..., 0] = 255
+  _png(str(root / 'b' / '1.png'), rgb)
+  _png(str(root / 'b' / '2.png'), np.full((16, 16, 3), 128, np.uint8))
+  with caplog.at_level('WARNING'):
+    ds = data.load_folder(str(root))
+  np.testing.assert_allclose(ds.images[0], 1.0, atol=1e-6)          # 16-bit scaled by 65535
+  np.testing.assert_allclose(ds.images[1], 32768 / 65535, atol=1e-6)
+  np.testing.assert_allclose(ds.images[2], 76 / 255, atol=1e-6)    # PIL's ITU-R 601 luma
+  assert 'b/1.png: RGB image converted to grayscale' in caplog.text
 
 
 def _bad_cases(tmp_path):
@@ -57,7 +65,7 @@ def _bad_cases(tmp_path):
   def two_classes(name):
     root = tmp_path / name
     _png(str(root / 'a' / 'ok.png'), good)
-    _png(str(root / 'b' / 'ok.png'), good)
+    _png(str(root / 'b' / 'ok.png'), 255 - good)
     return root
 
   cases = {}
@@ -96,11 +104,17 @@ def _bad_cases(tmp_path):
   r = two_classes('groups_unknown')
   (r / 'groups.csv').write_text('file,group\na/ok.png,1\nb/ok.png,2\nc/gone.png,3\n')
   cases['groups_unknown_file'] = (r, 'c/gone.png')
+  r = two_classes('duplicate')
+  _png(str(r / 'b' / 'copy.png'), good)
+  cases['duplicate'] = (r, 'b/copy.png: identical to')
+  (tmp_path / 'a_file').write_text('x')
+  cases['not_a_folder'] = (tmp_path / 'a_file', 'not a folder')
   return cases
 
 
 BAD = ['missing', 'empty', 'one_class', 'class_without_images', 'truncated_png', 'non_image',
-       'tiny', 'nan', 'unscaled', 'corrupt_npy', 'groups_missing_entry', 'groups_unknown_file']
+       'tiny', 'nan', 'unscaled', 'corrupt_npy', 'groups_missing_entry', 'groups_unknown_file',
+       'duplicate', 'not_a_folder']
 
 
 @pytest.mark.parametrize('case', BAD)
@@ -130,6 +144,12 @@ def test_npz_round_trip(tmp_path):
     (dict(images=np.zeros((4, 16, 16), np.float32), labels=np.zeros(4, int)), 'need at least 2'),
     (dict(images=np.zeros((4, 16), np.float32), labels=np.array([0, 1, 0, 1])), 'must be (N, H, W)'),
     (dict(images=np.full((2, 16, 16), np.inf, np.float32), labels=np.array([0, 1])), 'NaN or inf'),
+    (dict(images=np.random.default_rng(0).uniform(size=(4, 16, 16)), labels=np.array([0, 1, 0, 1]),
+          classes=np.array(['a', 'b', 'c'])), "no images labelled with class 'c'"),
+    (dict(images=np.random.default_rng(0).uniform(size=(4, 16, 16)), labels=np.array([0, 1, 0, 1]),
+          classes=np.array(['a', 'a'])), 'names a class twice'),
+    (dict(images=np.concatenate([np.full((2, 16, 16), 0.5), np.full((2, 16, 16), 0.2)]),
+          labels=np.array([0, 0, 1, 1])), 'bad.npz: images[1]: identical to images[0]'),
 ])
 def test_npz_rejects_bad_input(tmp_path, arrays, message):
   path = str(tmp_path / 'bad.npz')

@@ -157,7 +157,15 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   for name in ('report.md', 'report.html', 'figures/sweep_dcgan.png', 'figures/tsne.png',
                'figures/dcgan_fold0/cyst.png'):
     assert os.path.exists(tmp_path / name), name
-  assert '| dcgan |' in (tmp_path / 'report.md').read_text()
+  report_md = (tmp_path / 'report.md').read_text()
+  assert '| dcgan |' in report_md
+  # Two epochs of tiny GANs: near-constant samples, which must be flagged, not silently used.
+  assert set(results['gan_diversity']) == {'dcgan_fold0', 'dcgan_fold1', 'dcgan_fold2'}
+  for pool in results['gan_diversity'].values():
+    for v in pool.values():
+      assert v['collapsed'] == (v['ratio'] < v['threshold'])
+  if results['collapsed_generators']:
+    assert 'Warning: collapsed generator(s)' in report_md and 'COLLAPSED' in report_md
 
   # Interrupt: lose a GAN-arm run and the last checkpoint of one fold's GAN; the re-run resumes
   # the GAN from its earlier checkpoint and reproduces results.json exactly.
@@ -170,3 +178,29 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   shutil.rmtree(gan_ckpts / str(steps[-1]))
   experiment.train_and_evaluate(config, str(tmp_path))
   assert (tmp_path / 'results.json').read_text() == before
+
+
+def test_nothing_recompiles_after_the_first_run_of_a_shape(tmp_path):
+  """A second seed of the same (arm, size, fold) compiles nothing: no recompilation inside the
+  epoch loop, the checkpointing or the evaluation (one per shape, at the first run)."""
+  from liverjax import timing
+  config = classic_aug.get_config('smoke')
+  config.train.epochs = 3
+  exp = experiment.Experiment(config, str(tmp_path))
+  for arm, size in (('none', 0), ('classic', 64)):
+    with timing.CompileCounter() as first:
+      exp.run(arm, size, 0, 0, _StopAfter(100))
+    assert first.count > 0                       # the counter sees compilations
+    with timing.CompileCounter() as counter:
+      exp.run(arm, size, 1, 0, _StopAfter(100))
+    assert counter.count == 0, f'{arm}: {counter.count} compilations in a repeated run'
+
+
+def test_collapsed_generator_is_detected():
+  import numpy as np
+  from liverjax import gan_experiment
+  rng = np.random.default_rng(0)
+  real = rng.uniform(size=(40, 64, 64, 1)).astype(np.float32)
+  collapsed = np.repeat(real[:1], 40, 0) + rng.normal(0, 1e-3, (40, 64, 64, 1))
+  assert gan_experiment.diversity_check(collapsed, real, 0.1)['collapsed']
+  assert not gan_experiment.diversity_check(real[::-1].copy(), real, 0.1)['collapsed']

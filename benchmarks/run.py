@@ -1,0 +1,322 @@
+"""Train-step benchmark: liverjax (JAX/Flax, jitted) vs the same architectures in PyTorch eager (CPU).
+
+  pip install -r benchmarks/requirements.txt      # torch==2.13.0, CPU; never a runtime dependency
+  python benchmarks/run.py [--steps=10] [--warmup=3] [--only=classifier,dcgan_half] [--out=FILE]
+
+For each step (batch 64, 64x64x1): the liverjax train step (`train.train_step` for the classifier,
+`gan.train_step` = one D and one G update for the GANs) and an equivalent PyTorch step (same
+layers, widths, kernels, strides, losses and optimizers) are timed interleaved in this one process
+(JAX, PyTorch, JAX, PyTorch, ...; median of --steps after --warmup), with the thread count fixed
+for both. FLOPs: PyTorch's FlopCounterMode on one step (model FLOPs, forward + backward; the same
+architecture for both) and XLA's cost analysis of the compiled JAX step (what XLA executes). The
+machine's sgemm peak is measured in the same run (4096^3 float32 matmul, best of both libraries).
+Writes a table to stdout and JSON to --out (default benchmarks/results.json), each step with
+jax_ms, torch_ms, speedup_vs_torch (= torch ms / jax ms) and % of peak.
+"""
+
+import argparse
+import functools
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn as tnn  # noqa: E402
+
+from configs import common  # noqa: E402
+from liverjax import gan, gan_experiment, models, train  # noqa: E402
+
+BATCH = 64
+
+
+# ----------------------------------------------------------------------------- PyTorch models
+class TorchClassifier(tnn.Module):
+  def __init__(self, features=(32, 64, 128), k=3, dense=500, num_classes=3):
+    super().__init__()
+    layers, c = [], 1
+    for w in features:
+      layers += [tnn.Conv2d(c, w, k, padding=k // 2), tnn.ReLU(), tnn.MaxPool2d(2)]
+      c = w
+    side = 64 // 2 ** len(features)
+    self.body = tnn.Sequential(*layers, tnn.Flatten(), tnn.Linear(c * side * side, dense),
+                               tnn.ReLU(), tnn.Dropout(0.5), tnn.Linear(dense, num_classes))
+
+  def forward(self, x):
+    return self.body(x)
+
+
+class TorchGenerator(tnn.Module):
+  def __init__(self, widths, k, z_dim=100, num_classes=0):
+    super().__init__()
+    self.w0, self.num_classes = widths[0], num_classes
+    self.fc = tnn.Linear(z_dim + num_classes, 16 * widths[0], bias=False)
+    self.bn0 = tnn.BatchNorm2d(widths[0], momentum=0.1, eps=1e-5)
+    layers = []
+    for cin, cout in zip(widths[:-1], widths[1:]):
+      layers += [tnn.ConvTranspose2d(cin, cout, k, 2, k // 2, output_padding=1, bias=False),
+                 tnn.BatchNorm2d(cout), tnn.ReLU()]
+    layers += [tnn.ConvTranspose2d(widths[-1], 1, k, 2, k // 2, output_padding=1), tnn.Tanh()]
+    self.body = tnn.Sequential(*layers)
+
+  def forward(self, z, labels=None):
+    if self.num_classes:
+      z = torch.cat([z, tnn.functional.one_hot(labels, self.num_classes).float()], 1)
+    x = torch.relu(self.bn0(self.fc(z).view(-1, self.w0, 4, 4)))
+    return self.body(x)
+
+
+class TorchDCGAND(tnn.Module):
+  def __init__(self, widths, k):
+    super().__init__()
+    layers, c = [], 1
+    for i, w in enumerate(widths):
+      layers.append(tnn.Conv2d(c, w, k, 2, k // 2, bias=i == 0))
+      if i > 0:
+        layers.append(tnn.BatchNorm2d(w))
+      layers.append(tnn.LeakyReLU(0.2))
+      c = w
+    side = 64 // 2 ** len(widths)
+    self.body = tnn.Sequential(*layers, tnn.Flatten(), tnn.Linear(c * side * side, 1))
+
+  def forward(self, x):
+    return self.body(x)[:, 0], None
+
+
+class TorchACGAND(tnn.Module):
+  def __init__(self, widths, k, num_classes, dropout=0.5):
+    super().__init__()
+    layers, c, side = [], 1, 64
+    for i, w in enumerate(widths):
+      s = 2 if i % 2 == 0 else 1
+      layers += [tnn.Conv2d(c, w, k, s, k // 2), tnn.LeakyReLU(0.2), tnn.Dropout(dropout)]
+      c, side = w, side // s
+    self.body = tnn.Sequential(*layers, tnn.Flatten())
+    self.src = tnn.Linear(c * side * side, 1)
+    self.cls = tnn.Linear(c * side * side, num_classes)
+
+  def forward(self, x):
+    h = self.body(x)
+    return self.src(h)[:, 0], self.cls(h)
+
+
+def torch_classifier_step(cfg):
+  model = TorchClassifier(tuple(cfg.model.features), cfg.model.kernel_size, cfg.model.dense)
+  opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
+  x = torch.rand(BATCH, 1, 64, 64)
+  y = torch.randint(0, 3, (BATCH,))
+  model.train()
+
+  def step():
+    opt.zero_grad(set_to_none=True)
+    loss = tnn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss
+  return step, model
+
+
+def torch_gan_step(gcfg, num_classes):
+  acgan = gcfg.kind == 'acgan'
+  G = TorchGenerator(tuple(gcfg.g_widths), gcfg.kernel_size, gcfg.z_dim,
+                     num_classes if acgan else 0)
+  D = (TorchACGAND(tuple(gcfg.d_widths), gcfg.kernel_size, num_classes, gcfg.dropout) if acgan
+       else TorchDCGAND(tuple(gcfg.d_widths), gcfg.kernel_size))
+  opt_g = torch.optim.Adam(G.parameters(), lr=gcfg.learning_rate, betas=(0.5, 0.999))
+  opt_d = torch.optim.Adam(D.parameters(), lr=gcfg.learning_rate, betas=(0.5, 0.999))
+  real = torch.rand(BATCH, 1, 64, 64) * 2 - 1
+  y = torch.randint(0, num_classes, (BATCH,))
+  bce = tnn.functional.binary_cross_entropy_with_logits
+  ce = tnn.functional.cross_entropy
+  ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+
+  def step():
+    z1 = torch.rand(BATCH, gcfg.z_dim) * 2 - 1
+    y1 = torch.randint(0, num_classes, (BATCH,))
+    with torch.no_grad():
+      fake = G(z1, y1)
+    opt_d.zero_grad(set_to_none=True)
+    s_real, c_real = D(real)
+    s_fake, c_fake = D(fake)
+    d_loss = bce(s_real, ones) + bce(s_fake, zeros)
+    if acgan:
+      d_loss = d_loss + ce(c_real, y) + ce(c_fake, y1)
+    d_loss.backward()
+    opt_d.step()
+    z2 = torch.rand(BATCH, gcfg.z_dim) * 2 - 1
+    y2 = torch.randint(0, num_classes, (BATCH,))
+    opt_g.zero_grad(set_to_none=True)
+    s, c = D(G(z2, y2))
+    g_loss = bce(s, ones) + (ce(c, y2) if acgan else 0.0)
+    g_loss.backward()
+    opt_g.step()
+    return g_loss
+  return step, (G, D)
+
+
+# ----------------------------------------------------------------------------- JAX steps
+def jax_classifier_step(cfg):
+  model = models.Classifier(num_classes=3, features=tuple(cfg.model.features),
+                            kernel_size=cfg.model.kernel_size, dense=cfg.model.dense)
+  tx = train.make_optimizer(1e-3, 0.9, True)
+  state = train.init_state(model, tx, jax.random.key(0), jnp.zeros((64, 64, 1)))
+  batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
+           'label': jax.random.randint(jax.random.key(2), (BATCH,), 0, 3)}
+  fn = jax.jit(functools.partial(train.train_step, model=model, tx=tx), donate_argnums=0)
+  return fn, state, batch
+
+
+def jax_gan_step(gcfg, num_classes):
+  setup = gan_experiment.make_setup(gcfg, num_classes)
+  state = gan.init_state(setup, jax.random.key(0))
+  batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
+           'label': jax.random.randint(jax.random.key(2), (BATCH,), 0, num_classes)}
+  fn = jax.jit(functools.partial(gan.train_step, setup=setup), donate_argnums=0)
+  return fn, state, batch
+
+
+def steps_to_run():
+  base = common.base_config()
+  dcgan = common.gan_config('dcgan')
+  half = common.gan_config('dcgan')
+  half.g_widths = tuple(w // 2 for w in half.g_widths)
+  half.d_widths = tuple(w // 2 for w in half.d_widths)
+  acgan = common.gan_config('acgan')
+  quick = common.gan_quick(common.gan_config('dcgan'))
+  return {
+      'classifier': ('paper classifier (32/64/128, dense 500), SGD Nesterov',
+                     lambda: jax_classifier_step(base), lambda: torch_classifier_step(base)),
+      'dcgan': ('DCGAN, paper widths G 1024 / D 512, D+G update',
+                lambda: jax_gan_step(dcgan, 1), lambda: torch_gan_step(dcgan, 1)),
+      'dcgan_half': ('DCGAN, half widths G 512 / D 256, D+G update',
+                     lambda: jax_gan_step(half, 1), lambda: torch_gan_step(half, 1)),
+      'dcgan_quick': ('DCGAN, :quick widths G 128 / D 64, D+G update',
+                      lambda: jax_gan_step(quick, 1), lambda: torch_gan_step(quick, 1)),
+      'acgan': ('ACGAN (G 512, D 32..512 3x3, 3 classes), D+G update',
+                lambda: jax_gan_step(acgan, 3), lambda: torch_gan_step(acgan, 3)),
+  }
+
+
+def torch_flops(step) -> float:
+  from torch.utils.flop_counter import FlopCounterMode
+  with FlopCounterMode(display=False) as counter:
+    step()
+  return float(counter.get_total_flops())
+
+
+def xla_flops(fn, *args) -> float | None:
+  try:
+    cost = fn.lower(*args).compile().cost_analysis()
+    if isinstance(cost, (list, tuple)):
+      cost = cost[0]
+    return float(cost.get('flops', float('nan')))
+  except Exception:   # cost analysis is best effort
+    return None
+
+
+def sgemm_peak(n: int = 4096, reps: int = 5) -> dict:
+  """Returns GFLOP/s of an n^3 float32 matmul in PyTorch and in JAX (best of reps each)."""
+  a, b = torch.rand(n, n), torch.rand(n, n)
+  torch.mm(a, b)
+  t_torch = min(_time(lambda: torch.mm(a, b)) for _ in range(reps))
+  ja, jb = jnp.asarray(a.numpy()), jnp.asarray(b.numpy())
+  mm = jax.jit(jnp.dot)
+  mm(ja, jb).block_until_ready()
+  t_jax = min(_time(lambda: mm(ja, jb).block_until_ready()) for _ in range(reps))
+  flop = 2.0 * n ** 3
+  return {'torch_gflops': flop / t_torch / 1e9, 'jax_gflops': flop / t_jax / 1e9,
+          'peak_gflops': flop / min(t_torch, t_jax) / 1e9, 'n': n}
+
+
+def _time(f) -> float:
+  t = time.perf_counter()
+  f()
+  return time.perf_counter() - t
+
+
+def bench(name, jax_builder, torch_builder, steps, warmup):
+  fn, state, batch = jax_builder()
+  key = jax.random.key(3)
+  flops_xla = xla_flops(fn, state, batch, key)
+  t_step, _ = torch_builder()
+  flops = torch_flops(t_step)
+  # Torch layout: NCHW (contiguous) vs channels_last, pick the faster in warm-up.
+  holder = {'state': state}
+
+  def run_jax():
+    holder['state'], metrics = fn(holder['state'], batch, key)
+    jax.block_until_ready((holder['state'], metrics))
+
+  t_compile = _time(run_jax)
+  for _ in range(warmup):
+    run_jax()
+    t_step()
+  jax_times, torch_times = [], []
+  for _ in range(steps):
+    jax_times.append(_time(run_jax))
+    torch_times.append(_time(t_step))
+  jax_ms, torch_ms = 1e3 * statistics.median(jax_times), 1e3 * statistics.median(torch_times)
+  return {'jax_ms': round(jax_ms, 1), 'torch_ms': round(torch_ms, 1),
+          'speedup_vs_torch': round(torch_ms / jax_ms, 3),
+          'gflop_per_step': round(flops / 1e9, 2),
+          'xla_gflop_per_step': None if flops_xla is None else round(flops_xla / 1e9, 2),
+          'jax_gflops': round(flops / jax_ms / 1e6, 1),
+          'torch_gflops': round(flops / torch_ms / 1e6, 1),
+          'jax_first_call_s': round(t_compile, 1),
+          'jax_ms_all': [round(1e3 * t, 1) for t in jax_times],
+          'torch_ms_all': [round(1e3 * t, 1) for t in torch_times]}
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  p.add_argument('--steps', type=int, default=10)
+  p.add_argument('--warmup', type=int, default=3)
+  p.add_argument('--only', default='', help='comma-separated subset of ' +
+                 ','.join(steps_to_run()))
+  p.add_argument('--threads', type=int, default=os.cpu_count())
+  p.add_argument('--out', default=os.path.join(ROOT, 'benchmarks', 'results.json'))
+  args = p.parse_args()
+  torch.set_num_threads(args.threads)
+  torch.manual_seed(0)
+  todo = steps_to_run()
+  if args.only:
+    todo = {k: v for k, v in todo.items() if k in args.only.split(',')}
+  peak = sgemm_peak()
+  print(f'sgemm peak {peak["peak_gflops"]:.0f} GFLOP/s (torch {peak["torch_gflops"]:.0f}, jax '
+        f'{peak["jax_gflops"]:.0f}); threads {args.threads}; jax {jax.__version__}, torch '
+        f'{torch.__version__}', flush=True)
+  results = {}
+  for name, (desc, jb, tb) in todo.items():
+    r = bench(name, jb, tb, args.steps, args.warmup)
+    r['description'] = desc
+    r['jax_pct_of_peak'] = round(100 * r['jax_gflops'] / peak['peak_gflops'], 1)
+    r['torch_pct_of_peak'] = round(100 * r['torch_gflops'] / peak['peak_gflops'], 1)
+    results[name] = r
+    print(f'{name:<12} jax {r["jax_ms"]:9.1f} ms  torch {r["torch_ms"]:9.1f} ms  speed-up '
+          f'{r["speedup_vs_torch"]:5.2f}x  {r["gflop_per_step"]:7.1f} GFLOP  jax '
+          f'{r["jax_pct_of_peak"]:5.1f}% / torch {r["torch_pct_of_peak"]:5.1f}% of peak',
+          flush=True)
+  out = {'machine': {'platform': platform.platform(), 'processor': platform.processor(),
+                     'cpu_count': os.cpu_count(), 'threads': args.threads},
+         'versions': {'jax': jax.__version__, 'torch': torch.__version__,
+                      'python': platform.python_version()},
+         'xla_flags': os.environ.get('XLA_FLAGS', ''), 'batch': BATCH,
+         'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'results': results,
+         'date': time.strftime('%Y-%m-%d %H:%M:%S')}
+  tmp = args.out + '.tmp'
+  with open(tmp, 'w') as f:
+    json.dump(out, f, indent=2)
+  os.replace(tmp, args.out)
+  print(f'-> {args.out}')
+
+
+if __name__ == '__main__':
+  main()

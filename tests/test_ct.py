@@ -1,0 +1,209 @@
+"""CT volume + mask -> ROIs: readers (NIfTI, DICOM, MRC, NumPy), extraction rules, bad input."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from liverjax import ct, data
+
+SPACING = (2.5, 0.8, 0.8)   # z, y, x in mm
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def synthetic_ct(seed=0):
+  """Returns (HU volume (24, 96, 96), mask, lesion centres): liver 1, two label-2 and one label-3
+  lesions (spheres of radius 8 mm)."""
+  rng = np.random.default_rng(seed)
+  z, y, x = np.meshgrid(*[np.arange(n) * s for n, s in zip((24, 96, 96), SPACING)], indexing='ij')
+  vol = rng.normal(0, 10, z.shape).astype(np.float32) - 900
+  mask = np.zeros(z.shape, np.int16)
+  liver = ((z - 30) / 28) ** 2 + ((y - 38) / 34) ** 2 + ((x - 38) / 34) ** 2 < 1
+  mask[liver] = 1
+  vol[liver] += 960
+  centres = [((30, 25, 25), 2, -40), ((30, 52, 50), 2, -40), ((20, 30, 52), 3, 80)]
+  for (cz, cy, cx), lab, delta in centres:
+    les = (z - cz) ** 2 + (y - cy) ** 2 + (x - cx) ** 2 < 8 ** 2
+    mask[les] = lab
+    vol[les] += delta
+  return vol, mask, centres
+
+
+def write_nifti(path, arr, spacing=SPACING):
+  import nibabel as nib
+  affine = np.diag([spacing[2], spacing[1], spacing[0], 1.0])
+  nib.save(nib.Nifti1Image(np.ascontiguousarray(arr.transpose(2, 1, 0)), affine), path)
+
+
+def write_mrc(path, arr):
+  import mrcfile
+  with mrcfile.new(path, overwrite=True) as m:
+    m.set_data(arr.astype(np.float32))
+
+
+def write_dicom_series(folder, vol, spacing=SPACING):
+  import pydicom
+  from pydicom.dataset import FileDataset, FileMetaDataset
+  from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+  os.makedirs(folder, exist_ok=True)
+  series = generate_uid()
+  order = np.random.default_rng(1).permutation(len(vol))   # files not in slice order
+  for n, i in enumerate(order):
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = pydicom.uid.CTImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(None, {}, file_meta=meta, preamble=b'\0' * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.SeriesInstanceUID, ds.Modality = series, 'CT'
+    ds.Rows, ds.Columns = vol.shape[1:]
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
+    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+    ds.PixelSpacing = [spacing[1], spacing[2]]
+    ds.SliceThickness = spacing[0]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [0.0, 0.0, float(i * spacing[0])]
+    ds.InstanceNumber = int(i) + 1
+    ds.PixelData = (np.rint(vol[i]) + 1024).astype(np.int16).tobytes()
+    ds.save_as(os.path.join(folder, f'slice{n:03d}.dcm'), enforce_file_format=True)
+
+
+def test_readers_agree(tmp_path):
+  vol, mask, _ = synthetic_ct()
+  write_nifti(str(tmp_path / 'v.nii.gz'), vol)
+  write_mrc(str(tmp_path / 'v.mrc'), vol)
+  np.save(tmp_path / 'v.npy', vol)
+  write_dicom_series(str(tmp_path / 'dicom'), vol)
+  for name, spacing in [('v.nii.gz', SPACING), ('v.mrc', None), ('v.npy', None),
+                        ('dicom', SPACING)]:
+    arr, sp = ct.read_volume(str(tmp_path / name))
+    atol = 0.5 if name == 'dicom' else 1e-4            # DICOM stores integers
+    np.testing.assert_allclose(arr, vol, atol=atol, err_msg=name)
+    if spacing is None:
+      assert sp is None, name
+    else:
+      np.testing.assert_allclose(sp, spacing, rtol=1e-5, err_msg=name)
+
+
+def test_extract_rules(tmp_path):
+  vol, mask, centres = synthetic_ct()
+  table = tmp_path / 'classes.csv'
+  table.write_text('volume,class,label\n*,cyst,2\npatA.nii.gz,metastasis,3\n')
+  rules = ct.read_class_table(str(table))
+  rois = ct.extract(vol, mask, SPACING, patient='patA', volume_name='patA.nii.gz', rules=rules,
+                    lesion_labels=(2, 3), normal_per_volume=4, seed=0)
+  lesions = [r for r in rois.listing if r['component']]
+  assert sorted(r['class'] for r in lesions) == ['cyst', 'cyst', 'metastasis']
+  # one ROI per lesion on its largest slice, centred: the centre is the lesion, darker or brighter
+  n_les = len(lesions)
+  for img, cls in zip(rois.images[:n_les], rois.classes[:n_les]):
+    centre = img[28:36, 28:36].mean()
+    ring = np.concatenate([img[:6].ravel(), img[-6:].ravel()]).mean()
+    assert (centre < ring) if cls == 'cyst' else (centre > ring)
+  # side = max(24 mm, 1.5 x 16 mm) = 24 mm, lesion 16 mm -> about 64 * 16 / 24 = 43 px
+  assert 35 < rois.diameter_px[0] < 50
+  normal = [i for i, c in enumerate(rois.classes) if c == 'liver']
+  assert 1 <= len(normal) <= 4
+  half = int(round(24 / 0.8 / 2))
+  for i in normal:     # centred inside the liver, no lesion voxel in the patch's square
+    z, y, x = (int(round(v)) for v in rois.centres[i])
+    assert mask[z, y, x] == 1
+    assert not np.isin(mask[z, max(y - half, 0):y + half, max(x - half, 0):x + half], [2, 3]).any()
+  # every axial slice
+  all_rois = ct.extract(vol, mask, SPACING, patient='patA', rules=rules, slices='all',
+                        volume_name='patA.nii.gz',
+                        lesion_labels=(2, 3))
+  expected = sum(len(np.unique(np.argwhere(np.isin(mask, [lab]) & (np.abs(
+      np.arange(24)[:, None, None] * 2.5 - c[0]) < 8.01))[:, 0])) for c, lab, _ in centres)
+  assert len(all_rois.images) >= expected - 3 and len(set(all_rois.lesions)) == 3
+  ds = ct.to_dataset(all_rois, group_by='lesion')
+  assert ds.classes == ('cyst', 'metastasis') and len(np.unique(ds.groups)) == 3
+
+
+def test_command_writes_folder_and_npz_that_loaders_read(tmp_path):
+  vol, mask, _ = synthetic_ct()
+  for p in ('a', 'b', 'c'):
+    write_nifti(str(tmp_path / f'{p}.nii.gz'), vol + (ord(p) - 97) * 3)
+    write_nifti(str(tmp_path / f'{p}_mask.nii.gz'), mask)
+  base = [sys.executable, '-m', 'liverjax.ct_rois', f'--volume={tmp_path}/?.nii.gz',
+          f'--mask={tmp_path}/?_mask.nii.gz', '--lesion_labels=2,3', '--class_name=lesion',
+          '--normal_per_volume=3']
+  env = dict(os.environ, PYTHONPATH=ROOT)
+  for out in ('rois.npz', 'rois'):
+    r = subprocess.run(base + [f'--out={tmp_path / out}'], env=env, cwd=ROOT, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+  a = data.load_npz(str(tmp_path / 'rois.npz'))
+  b = data.load_folder(str(tmp_path / 'rois'))
+  assert a.classes == b.classes == ('lesion', 'liver')
+  assert a.class_counts() == b.class_counts() and a.class_counts()[0] == 9
+  assert len(np.unique(a.groups)) == len(np.unique(b.groups)) == 3      # patients
+  np.testing.assert_allclose(np.sort(a.images.sum((1, 2, 3))), np.sort(b.images.sum((1, 2, 3))),
+                             atol=0.01)
+  assert (tmp_path / 'rois.npz.lesions.csv').read_text().count('\n') == 1 + 3 * 3 + 9
+  assert not [f for f in os.listdir(tmp_path) if '.tmp' in f]
+
+
+def _bad_ct_cases(tmp_path):
+  vol, mask, _ = synthetic_ct()
+  write_nifti(str(tmp_path / 'v.nii.gz'), vol)
+  write_nifti(str(tmp_path / 'm.nii.gz'), mask)
+  v, m = str(tmp_path / 'v.nii.gz'), str(tmp_path / 'm.nii.gz')
+  cases = {'missing_volume': ([str(tmp_path / 'gone.nii.gz')], [m], {}, 'gone.nii.gz: no such')}
+  data_ = (tmp_path / 'v.nii.gz').read_bytes()
+  (tmp_path / 'trunc.nii.gz').write_bytes(data_[:len(data_) // 2])
+  cases['truncated_nifti'] = ([str(tmp_path / 'trunc.nii.gz')], [m], {},
+                              'trunc.nii.gz: cannot read')
+  (tmp_path / 'junk.nii').write_bytes(b'not a nifti file at all' * 20)
+  cases['corrupt_nifti'] = ([str(tmp_path / 'junk.nii')], [m], {}, 'junk.nii: cannot read')
+  write_dicom_series(str(tmp_path / 'dcm'), vol[:4])
+  (tmp_path / 'dcm' / 'slice002.dcm').write_bytes(b'garbage' * 10)
+  cases['corrupt_dicom'] = ([str(tmp_path / 'dcm')], [m], {}, 'slice002.dcm: cannot read')
+  (tmp_path / 'v.txt').write_text('hello')
+  cases['non_volume'] = ([str(tmp_path / 'v.txt')], [m], {}, 'v.txt: not a volume')
+  write_nifti(str(tmp_path / 'small_mask.nii.gz'), mask[:, :50])
+  cases['shape_mismatch'] = ([v], [str(tmp_path / 'small_mask.nii.gz')], {},
+                             'differs from volume shape')
+  write_nifti(str(tmp_path / 'liver_only.nii.gz'), np.minimum(mask, 1))
+  cases['no_lesion'] = ([v], [str(tmp_path / 'liver_only.nii.gz')], {}, 'no lesion voxels')
+  nan = vol.copy()
+  nan[3, 3, 3] = np.nan
+  write_nifti(str(tmp_path / 'nan.nii.gz'), nan)
+  cases['nan'] = ([str(tmp_path / 'nan.nii.gz')], [m], {}, 'nan.nii.gz: contains NaN')
+  (tmp_path / 'table.csv').write_text('volume,class,label\n*,cyst,3\n')
+  cases['lesion_without_class'] = ([v], [m], dict(class_table=str(tmp_path / 'table.csv'),
+                                                  lesion_labels=(2, 3)),
+                                   'matches no row of the class table')
+  cases['count_mismatch'] = ([v, v], [m], {}, '2 volumes but 1 masks')
+  cases['one_class'] = ([v], [m], dict(normal_per_volume=0), 'only one class')
+  return cases
+
+
+BAD_CT = ['missing_volume', 'truncated_nifti', 'corrupt_nifti', 'corrupt_dicom', 'non_volume',
+          'shape_mismatch', 'no_lesion', 'nan', 'lesion_without_class', 'count_mismatch',
+          'one_class']
+
+
+@pytest.mark.parametrize('case', BAD_CT)
+def test_bad_ct_input_is_refused_and_nothing_written(tmp_path, case):
+  volumes, masks, kw, message = _bad_ct_cases(tmp_path)[case]
+  kw = dict(dict(normal_per_volume=2, lesion_labels=(2,)), **kw)
+  out = str(tmp_path / 'out.npz')
+  with pytest.raises(data.DataError) as e:
+    rois = ct.extract_volumes(volumes, masks, **kw)
+    ct.save(rois, ct.to_dataset(rois), out)
+  assert message in str(e.value) and '\n' not in str(e.value)
+  assert not [f for f in os.listdir(tmp_path) if f.startswith('out')]
+
+
+def test_existing_output_is_not_overwritten(tmp_path):
+  vol, mask, _ = synthetic_ct()
+  rois = ct.extract(vol, mask, SPACING, normal_per_volume=2)
+  out = tmp_path / 'o.npz'
+  out.write_bytes(b'keep')
+  with pytest.raises(data.DataError, match='already exists'):
+    ct.save(rois, ct.to_dataset(rois), str(out))
+  assert out.read_bytes() == b'keep'
