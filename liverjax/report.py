@@ -184,7 +184,8 @@ def markdown(exp, results: dict) -> str:
     lines += ['## GAN sample diversity', '',
               'Mean RMS difference between generated images of a class, as a percentage of that '
               'between its real training ROIs; below the threshold a generator counts as '
-              'collapsed (near-identical images) and its arm should not be trusted.', '']
+              'collapsed (near-identical images) or partly collapsed (a few images repeated), '
+              'and its arm should not be trusted.', '']
     collapsed = results.get('collapsed_generators') or []
     if collapsed:
       lines += [f'**Warning: collapsed generator(s): {", ".join(collapsed)}.** Their synthetic '

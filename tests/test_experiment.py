@@ -202,5 +202,5 @@ def test_collapsed_generator_is_detected():
   rng = np.random.default_rng(0)
   real = rng.uniform(size=(40, 64, 64, 1)).astype(np.float32)
   collapsed = np.repeat(real[:1], 40, 0) + rng.normal(0, 1e-3, (40, 64, 64, 1))
-  assert gan_experiment.diversity_check(collapsed, real, 0.1)['collapsed']
-  assert not gan_experiment.diversity_check(real[::-1].copy(), real, 0.1)['collapsed']
+  assert gan_experiment.diversity_check(collapsed, real, 0.5)['collapsed']
+  assert not gan_experiment.diversity_check(real[::-1].copy(), real, 0.5)['collapsed']
