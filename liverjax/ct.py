@@ -271,7 +271,7 @@ def _class_of(rules, fixed_class, volume_name, patient, label, comp) -> str | No
 def extract(volume: np.ndarray, mask: np.ndarray, spacing=None, *, patient: str = 'p0',
             volume_name: str = '', lesion_labels=(2,), liver_label: int | None = 1,
             rules: list[ClassRule] | None = None, fixed_class: str = 'lesion',
-            slices: str = 'largest', min_side_mm: float = 24.0, context: float = 1.5,
+            slices: str = 'all', min_side_mm: float = 24.0, context: float = 1.5,
             min_voxels: int = 10, window_hu=(350.0, 40.0), normal_per_volume: int = 0,
             normal_class: str = 'liver', seed: int = 0, mask_name: str = 'mask') -> ROISet:
   """Returns the ROIs of one volume (see the module docstring). Raises DataError for bad input."""

@@ -3,7 +3,7 @@
   python -m liverjax.ct_rois --volume='cts/*.nii.gz' --mask='masks/*.nii.gz' \\
       --class_table=classes.csv --out=rois.npz
   python -m liverjax.ct_rois --volume=img_117.mrc --mask=lab_117.mrc --lesion_labels=2 \\
-      --class_name=tumour --normal_per_volume=60 --group_by=lesion --out=lits.npz
+      --slices=largest --class_name=tumour --normal_per_volume=60 --group_by=lesion --out=lits.npz
 
 Volumes and masks pair up in the order given (globs are sorted). The output is ``.npz`` (read with
 ``--config.data.source=npz --config.data.path=OUT``) or, for any other name, a folder
@@ -30,8 +30,8 @@ flags.DEFINE_list('lesion_labels', ['2'], 'Mask values that mark lesions.')
 flags.DEFINE_integer('liver_label', 1, 'Mask value of the liver (for normal patches).')
 flags.DEFINE_integer('normal_per_volume', 0, 'Normal-liver patches per volume (0 = none).')
 flags.DEFINE_string('normal_class', 'liver', 'Class name of the normal-liver patches.')
-flags.DEFINE_enum('slices', 'largest', ['largest', 'all'], 'ROIs per lesion: its largest axial '
-                  'slice, or every slice it touches.')
+flags.DEFINE_enum('slices', 'all', ['all', 'largest'], 'ROIs per lesion: one per axial slice it '
+                  'touches, or only its largest slice.')
 flags.DEFINE_float('min_side_mm', 24.0, 'Smallest ROI side in mm.')
 flags.DEFINE_float('context', 1.5, 'ROI side = max(min_side_mm, context x lesion extent).')
 flags.DEFINE_integer('min_voxels', 10, 'Drop lesion components smaller than this.')

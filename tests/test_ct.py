@@ -94,7 +94,7 @@ def test_extract_rules(tmp_path):
   table.write_text('volume,class,label\n*,cyst,2\npatA.nii.gz,metastasis,3\n')
   rules = ct.read_class_table(str(table))
   rois = ct.extract(vol, mask, SPACING, patient='patA', volume_name='patA.nii.gz', rules=rules,
-                    lesion_labels=(2, 3), normal_per_volume=4, seed=0)
+                    lesion_labels=(2, 3), normal_per_volume=4, seed=0, slices='largest')
   lesions = [r for r in rois.listing if r['component']]
   assert sorted(r['class'] for r in lesions) == ['cyst', 'cyst', 'metastasis']
   # one ROI per lesion on its largest slice, centred: the centre is the lesion, darker or brighter
@@ -130,7 +130,7 @@ def test_command_writes_folder_and_npz_that_loaders_read(tmp_path):
     write_nifti(str(tmp_path / f'{p}_mask.nii.gz'), mask)
   base = [sys.executable, '-m', 'liverjax.ct_rois', f'--volume={tmp_path}/?.nii.gz',
           f'--mask={tmp_path}/?_mask.nii.gz', '--lesion_labels=2,3', '--class_name=lesion',
-          '--normal_per_volume=3']
+          '--normal_per_volume=3', '--slices=largest']
   env = dict(os.environ, PYTHONPATH=ROOT)
   for out in ('rois.npz', 'rois'):
     r = subprocess.run(base + [f'--out={tmp_path / out}'], env=env, cwd=ROOT, capture_output=True,

@@ -53,7 +53,8 @@ def lits_npz(tmp_path_factory):
   out = str(tmp_path_factory.mktemp('lits') / 'lits.npz')
   proc = subprocess.run(
       [sys.executable, '-m', 'liverjax.ct_rois', f'--volume={img}', f'--mask={lab}',
-       '--lesion_labels=2', '--class_name=tumour', '--normal_per_volume=60', '--group_by=lesion',
+       '--lesion_labels=2', '--slices=largest', '--class_name=tumour', '--normal_per_volume=60',
+       '--group_by=lesion',
        f'--out={out}'], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
       text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr
