@@ -45,7 +45,7 @@ import shutil
 import numpy as np
 from scipy import ndimage
 
-from liverjax import data
+from liverjax import data, phantom
 from liverjax.data import DataError
 
 VOLUME_EXTENSIONS = ('.nii', '.nii.gz', '.mrc', '.npy')
@@ -238,11 +238,6 @@ class ROISet:
       getattr(self, f.name).extend(getattr(other, f.name))
 
 
-def window(hu: np.ndarray, width: float = 350.0, level: float = 40.0) -> np.ndarray:
-  """Returns HU mapped to [0, 1] through the window (width, level)."""
-  return np.clip((hu - (level - width / 2.0)) / width, 0.0, 1.0).astype(np.float32)
-
-
 def crop_square(slice2d: np.ndarray, cy: float, cx: float, side_y: float, side_x: float,
                 size: int = data.IMAGE_SIZE) -> np.ndarray:
   """Returns the (side_y x side_x pixel) box centred at (cy, cx), edge-padded, resized to size."""
@@ -303,7 +298,7 @@ def extract(volume: np.ndarray, mask: np.ndarray, spacing=None, *, patient: str 
   comps.sort(key=lambda c: (-len(c[1]), c[0], tuple(c[1][0])))   # largest first, deterministic
   if not comps:
     raise DataError(f'{mask_name}: no lesion of at least {min_voxels} voxels ({name})')
-  win = lambda a: window(a, *window_hu)
+  win = lambda a: phantom.window_hu(a, *window_hu)
   for num, (lab, idx) in enumerate(comps, start=1):
     cls = _class_of(rules, fixed_class, volume_name, patient, lab, num)
     lesion_id = f'{patient}/c{num}'
