@@ -418,12 +418,8 @@ def save(rois: ROISet, ds: data.Dataset, out: str, overwrite: bool = False) -> s
     for row in rois.listing:
       w.writerow(dict(row, rois=counts.get(row['lesion'], 0)))
   if out.endswith('.npz'):
-    tmp = out + f'.tmp{os.getpid()}.npz'
-    np.savez_compressed(tmp, images=ds.images, labels=ds.labels, classes=np.asarray(ds.classes),
-                        groups=ds.groups, diameter_px=ds.diameter_px,
-                        patients=np.asarray(rois.patients), lesions=np.asarray(rois.lesions),
-                        slices=np.asarray(rois.slices), centres=np.asarray(rois.centres))
-    os.replace(tmp, out)
+    data.save_npz(out, ds, patients=np.asarray(rois.patients), lesions=np.asarray(rois.lesions),
+                  slices=np.asarray(rois.slices), centres=np.asarray(rois.centres))
   else:
     from PIL import Image
     tmp = out.rstrip('/') + f'.tmp{os.getpid()}'

@@ -253,11 +253,12 @@ def load_npz(path: str) -> Dataset:
                  groups=group_ids.astype(np.int64), diameter_px=diam, source=f'npz:{path}')
 
 
-def save_npz(path: str, ds: Dataset) -> str:
-  """Writes a data set as .npz (readable by load_npz) atomically; returns the path."""
-  tmp = path + '.tmp.npz'
+def save_npz(path: str, ds: Dataset, **extra) -> str:
+  """Writes a data set as .npz (readable by load_npz) atomically, with any extra arrays (which
+  load_npz ignores); returns the path."""
+  tmp = f'{path}.tmp{os.getpid()}.npz'
   np.savez_compressed(tmp, images=ds.images, labels=ds.labels, classes=np.asarray(ds.classes),
-                      groups=ds.groups, diameter_px=ds.diameter_px)
+                      groups=ds.groups, diameter_px=ds.diameter_px, **extra)
   os.replace(tmp, path)
   return path
 
