@@ -7,6 +7,10 @@ initialisers) and computes the same function as ``nn.Conv`` with 'SAME' padding,
 (strided) slices concatenated on the channel axis and one ``dot_general`` -- plain slicing and a
 matmul, fast inside loops and on every backend. ``tests/test_layers.py`` checks equality with
 ``nn.Conv`` on random weights and inputs; ``benchmarks/`` measures the speed.
+
+:func:`max_pool_2x2` replaces ``nn.max_pool(x, (2, 2), strides=(2, 2))`` for the same reason of
+speed: XLA-CPU differentiates ``reduce_window`` max through iota, broadcast and scatter ops that
+took about half the classifier's step time; a reshape and a max reduction are elementwise work.
 """
 
 from __future__ import annotations
@@ -36,6 +40,20 @@ def extract_patches(x: jax.Array, kernel: int, stride: int = 1) -> jax.Array:
                                              j + stride * (wo - 1) + 1, c), (1, stride, stride, 1))
           for i in range(kernel) for j in range(kernel)]
   return jnp.concatenate(cols, axis=-1)
+
+
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+  """Returns ``nn.max_pool(x, (2, 2), strides=(2, 2))`` (VALID: an odd last row/column is dropped)
+  of x (N, H, W, C), as a reshape and a max over each 2x2 block.
+
+  The forward pass is identical. The gradient is too, except where a block holds several equal
+  maxima: ``reduce_window`` sends the whole gradient to one of them, ``jnp.max`` splits it equally.
+  In the classifier the pool follows a ReLU, whose gradient is zero where ties are likely (blocks
+  of zeros); equal positive maxima of float convolutions are a measure-zero event.
+  """
+  n, h, w, c = x.shape
+  x = x[:, :h - h % 2, :w - w % 2]
+  return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
 class Conv(nn.Module):

@@ -22,7 +22,8 @@ class Classifier(nn.Module):
   Returns logits (N, num_classes); with ``return_features=True`` also the penultimate (dense)
   activations, for t-SNE and feature-space metrics. Filter counts, kernel size and the dense width
   are not in the paper's text (its Fig. 2), so they are config; the defaults are 32/64/128, 3x3, 500.
-  Convolutions are :class:`liverjax.layers.Conv` (same parameters and function as ``nn.Conv``).
+  Convolutions are :class:`liverjax.layers.Conv` (same parameters and function as ``nn.Conv``),
+  pooling :func:`liverjax.layers.max_pool_2x2` (same function as ``nn.max_pool``).
   """
   num_classes: int
   features: Sequence[int] = (32, 64, 128)
@@ -37,7 +38,7 @@ class Classifier(nn.Module):
     for width in self.features:
       x = layers.Conv(width, self.kernel_size)(x)
       x = nn.relu(x)
-      x = nn.max_pool(x, (2, 2), strides=(2, 2))
+      x = layers.max_pool_2x2(x)
     x = x.reshape((x.shape[0], -1))
     feats = nn.relu(nn.Dense(self.dense)(x))
     x = nn.Dropout(self.dropout, deterministic=not train)(feats)

@@ -32,6 +32,17 @@ def test_conv_gradients_equal_flax_conv():
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
 
 
+@pytest.mark.parametrize('shape', [(2, 8, 8, 3), (3, 9, 7, 2)])
+def test_max_pool_equals_flax_max_pool(shape):
+  x = jax.random.normal(jax.random.key(shape[1]), shape)
+  stock = lambda x: nn.max_pool(x, (2, 2), strides=(2, 2))
+  np.testing.assert_array_equal(layers.max_pool_2x2(x), stock(x))
+  # Gradients through a ReLU, as in the classifier; random floats have no tied maxima.
+  loss = lambda pool: lambda x: jnp.sum(jnp.sin(pool(nn.relu(x))))
+  np.testing.assert_allclose(jax.grad(loss(layers.max_pool_2x2))(x), jax.grad(loss(stock))(x),
+                             rtol=1e-6, atol=1e-6)
+
+
 def test_same_padding():
   assert layers.same_padding(64, 5, 2) == (1, 2)
   assert layers.same_padding(64, 3, 1) == (1, 1)
