@@ -15,6 +15,7 @@ took about half the classifier's step time; a reshape and a max reduction are el
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -40,6 +41,62 @@ def extract_patches(x: jax.Array, kernel: int, stride: int = 1) -> jax.Array:
                                              j + stride * (wo - 1) + 1, c), (1, stride, stride, 1))
           for i in range(kernel) for j in range(kernel)]
   return jnp.concatenate(cols, axis=-1)
+
+
+def _shift(a: jax.Array, oy: int, ox: int) -> jax.Array:
+  """Returns b (N, H, W, ...) with b[:, i, j] = a[:, i + oy, j + ox], zero outside a."""
+  pads = [(0, 0, 0), (-oy, oy, 0), (-ox, ox, 0)] + [(0, 0, 0)] * (a.ndim - 3)
+  return jax.lax.pad(a, jnp.zeros((), a.dtype), pads)
+
+
+def _phase_sum(z: jax.Array, taps, s: int) -> jax.Array:
+  """Output of the output-side transposed convolution from z (N, H, W, k, k, F)."""
+  n, h, w, _, _, f = z.shape
+  rows = [jnp.stack([sum(_shift(z[:, :, :, ty, tx], oy, ox) for ty, oy in ty_list
+                         for tx, ox in tx_list) for tx_list in taps], axis=3)
+          for ty_list in taps]                          # each (n, h, w, s_x, f)
+  return jnp.stack(rows, axis=2).reshape(n, h * s, w * s, f)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv_transpose_output_side(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
+  """'SAME' transposed convolution of x (N, H, W, C) by kernel (k, k, C, F), stride s, as
+  z = x @ kernel (every tap of every input pixel) and a sum of shifted slices of z per phase."""
+  return _conv_transpose_output_side_fwd(x, kernel, s)[0]
+
+
+def _conv_transpose_output_side_fwd(x, kernel, s):
+  k, _, cin, f = kernel.shape
+  n, h, w, _ = x.shape
+  z = jnp.dot(x.reshape(n * h * w, cin), kernel.transpose(2, 0, 1, 3).reshape(cin, k * k * f))
+  return _phase_sum(z.reshape(n, h, w, k, k, f), transpose_phase_taps(k, s), s), (x, kernel)
+
+
+def _conv_transpose_output_side_bwd(s, res, dy):
+  # The adjoint, written out so that XLA builds dz with one stack of shifted slices of dy instead
+  # of differentiating the sum of slices (k*k pads added into z's layout, then transposed for the
+  # weight gradient: 10x slower on XLA-CPU, measured).
+  x, kernel = res
+  k, _, cin, f = kernel.shape
+  n, h, w, _ = x.shape
+  taps = transpose_phase_taps(k, s)
+  phase = dy.reshape(n, h, s, w, s, f)
+  pieces = [None] * (k * k)
+  for ry, ty_list in enumerate(taps):
+    for rx, tx_list in enumerate(taps):
+      dyp = phase[:, :, ry, :, rx]
+      for ty, oy in ty_list:
+        for tx, ox in tx_list:
+          pieces[ty * k + tx] = _shift(dyp, -oy, -ox)
+  dz = jnp.stack(pieces, axis=3).reshape(n * h * w, k * k * f)
+  w_all = kernel.transpose(2, 0, 1, 3).reshape(cin, k * k * f)
+  dx = jnp.dot(dz, w_all.T).reshape(n, h, w, cin)
+  dw = jnp.dot(x.reshape(n * h * w, cin).T, dz)
+  return dx, dw.reshape(cin, k, k, f).transpose(1, 2, 0, 3)
+
+
+_conv_transpose_output_side.defvjp(_conv_transpose_output_side_fwd,
+                                   _conv_transpose_output_side_bwd)
 
 
 def max_pool_2x2(x: jax.Array) -> jax.Array:
@@ -94,9 +151,18 @@ def transpose_phase_taps(kernel: int, stride: int) -> list[list[tuple[int, int]]
 
 class ConvTranspose(nn.Module):
   """Square-kernel 'SAME' transposed convolution (output = stride x input), drop-in for
-  ``nn.ConvTranspose(features, (k, k), strides=(s, s), padding='SAME')``, computed as s*s
-  sub-pixel phases, each one patch extraction + matmul over only its own taps (exact: the k*k
-  multiply-adds per output pixel block, no zeros), then interleaved (depth-to-space)."""
+  ``nn.ConvTranspose(features, (k, k), strides=(s, s), padding='SAME')``, computed exactly (the
+  k*k multiply-adds per input pixel, none on inserted zeros) in one of two sub-pixel forms, chosen
+  by which one moves fewer bytes (XLA-CPU spends more time building patch matrices than
+  multiplying them):
+
+  - input side (features >= input channels): s*s phases, each one patch extraction over its own
+    taps + matmul, then interleaved (depth-to-space); patches hold k*k*C_in values per input pixel;
+  - output side (features < input channels, every DCGAN generator layer): one matmul of the
+    unpadded input by all taps at once, Z = x @ W (k*k*features values per input pixel), then each
+    output phase is a sum of shifted slices of Z. For the 128 -> 1 output layer this is 128x less
+    than the input-side patches.
+  """
   features: int
   kernel_size: int
   strides: int = 2
@@ -112,19 +178,23 @@ class ConvTranspose(nn.Module):
     taps = transpose_phase_taps(k, s)
     offsets = [o for phase in taps for _, o in phase]
     lo, hi = max(0, -min(offsets)), max(0, max(offsets))
-    xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
-    rows = []
-    for ty_list in taps:
-      cols = []
-      for tx_list in taps:
-        patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0), (n, lo + oy + h, lo + ox + w, cin))
-                   for _, oy in ty_list for _, ox in tx_list]
-        sub = jnp.stack([kernel[ty, tx] for ty, _ in ty_list for tx, _ in tx_list])
-        cols.append(jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(patches, -1),
-                               sub.reshape(-1, self.features)))
-      rows.append(jnp.stack(cols, axis=3))             # (n, h, w, s_x, f)
-    y = jnp.stack(rows, axis=2)                         # (n, h, s_y, w, s_x, f)
-    y = y.reshape(n, h * s, w * s, self.features)
+    if self.features < cin:
+      y = _conv_transpose_output_side(x, kernel, s)
+    else:
+      rows = []
+      xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
+      for ty_list in taps:
+        cols = []
+        for tx_list in taps:
+          patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0),
+                                   (n, lo + oy + h, lo + ox + w, cin))
+                     for _, oy in ty_list for _, ox in tx_list]
+          sub = jnp.stack([kernel[ty, tx] for ty, _ in ty_list for tx, _ in tx_list])
+          cols.append(jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(patches, -1),
+                                 sub.reshape(-1, self.features)))
+        rows.append(jnp.stack(cols, axis=3))           # (n, h, w, s_x, f)
+      y = jnp.stack(rows, axis=2)                       # (n, h, s_y, w, s_x, f)
+      y = y.reshape(n, h * s, w * s, self.features)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y

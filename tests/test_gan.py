@@ -51,7 +51,8 @@ def test_acgan_shapes():
 
 
 @pytest.mark.parametrize('size,cin,features,kernel,stride', [
-    (4, 8, 6, 5, 2), (7, 3, 4, 5, 2), (8, 2, 3, 3, 2), (5, 2, 3, 4, 2), (4, 3, 2, 5, 3)])
+    (4, 8, 6, 5, 2), (7, 3, 4, 5, 2), (8, 2, 3, 3, 2), (5, 2, 3, 4, 2), (4, 3, 2, 5, 3),
+    (8, 6, 1, 5, 2), (6, 5, 2, 4, 2)])  # features < cin: output-side form
 def test_conv_transpose_equals_flax(size, cin, features, kernel, stride):
   x = jax.random.normal(jax.random.key(size), (2, size, size, cin))
   stock = nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride), padding='SAME')
@@ -60,8 +61,9 @@ def test_conv_transpose_equals_flax(size, cin, features, kernel, stride):
   assert jax.tree.map(jnp.shape, v) == jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x))
   v = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), v)
   np.testing.assert_allclose(ours.apply(v, x), stock.apply(v, x), rtol=1e-4, atol=1e-4)
-  g1 = jax.grad(lambda v: jnp.sum(jnp.sin(ours.apply(v, x))))(v)
-  g2 = jax.grad(lambda v: jnp.sum(jnp.sin(stock.apply(v, x))))(v)
+  # gradients with respect to the weights and the input (the generator's backward pass needs both)
+  g1 = jax.grad(lambda v, x: jnp.sum(jnp.sin(ours.apply(v, x))), argnums=(0, 1))(v, x)
+  g2 = jax.grad(lambda v, x: jnp.sum(jnp.sin(stock.apply(v, x))), argnums=(0, 1))(v, x)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
 
 
