@@ -122,22 +122,30 @@ def test_discriminator_steps_lower_its_loss_on_a_fixed_batch(kind, batch):
 def test_gan_four_devices_equal_one(batch):
   setup = _small_setup('dcgan')
   state = gan.init_state(setup, jax.random.key(0))
-  outs = []
+  steps, epochs = [], []
   for n in (1, 4):
     mesh = parallel.make_mesh(n)
+    step = jax.jit(functools.partial(gan.train_step, setup=setup))
+    s, _ = step(jax.device_put(state, parallel.replicated(mesh)),
+                jax.device_put(jax.tree.map(lambda a: a[:8], batch), parallel.batch_sharded(mesh)),
+                jax.random.key(2))
+    steps.append(jax.device_get((s.g.params, s.d.params, s.d.model_state)))
     fn = jax.jit(functools.partial(train.train_epoch, step_fn=functools.partial(
         gan.train_step, setup=setup), batch_size=8, batch_sharding=parallel.batch_sharded(mesh)))
     s, m = fn(jax.device_put(state, parallel.replicated(mesh)),
               parallel.put_replicated(jax.device_get(batch), mesh), jax.random.key(2))
-    outs.append(jax.device_get((s.g.params, s.d.model_state, m)))
-  # Adam turns near-zero gradients (whose sign is rounding noise) into +-lr steps: a few
-  # parameters may differ by up to 2 x steps x lr; nearly all must agree tightly.
-  lr, steps = 2e-4, 2
-  a = np.concatenate([np.ravel(x) for x in jax.tree.leaves(outs[0][:2])])
-  b = np.concatenate([np.ravel(x) for x in jax.tree.leaves(outs[1][:2])])
-  assert np.abs(a - b).max() <= 2 * steps * lr
-  assert np.mean(np.abs(a - b) <= 1e-5 + 1e-4 * np.abs(b)) > 0.99   # measured: 99.8%
-  chex.assert_trees_all_close(outs[0][2], outs[1][2], rtol=1e-4, atol=1e-5)
+    epochs.append(jax.device_get((s.g.params, s.d.model_state, m)))
+  # One step: every parameter and statistic agrees to rounding.
+  chex.assert_trees_all_close(steps[0], steps[1], rtol=1e-4, atol=1e-5)
+  # An epoch (2 steps) under lax.scan: XLA partitions the loop body's reductions differently, and
+  # Adam's first steps are +-lr for any gradient sign, so parameters whose gradient is rounding
+  # noise may differ by up to 2 x steps x lr (about 20% of the generator's with the output-side
+  # transposed convolution; the losses agree to ~1e-5).
+  lr, n_steps = 2e-4, 2
+  a = np.concatenate([np.ravel(x) for x in jax.tree.leaves(epochs[0][:2])])
+  b = np.concatenate([np.ravel(x) for x in jax.tree.leaves(epochs[1][:2])])
+  assert np.abs(a - b).max() <= 2 * n_steps * lr
+  chex.assert_trees_all_close(epochs[0][2], epochs[1][2], rtol=1e-4, atol=1e-5)
 
 
 def test_checkpoint_round_trip_reproduces_samples(batch, tmp_path):
