@@ -49,13 +49,26 @@ def _shift(a: jax.Array, oy: int, ox: int) -> jax.Array:
   return jax.lax.pad(a, jnp.zeros((), a.dtype), pads)
 
 
-def _phase_sum(z: jax.Array, taps, s: int) -> jax.Array:
+def _interleave_phases(phases: list[list[jax.Array]]) -> jax.Array:
+  """Returns (N, s*H, s*W, F) from phases[r_y][r_x] (N, H, W, F): y[s*i + r_y, s*j + r_x]
+  (depth-to-space)."""
+  s = len(phases)
+  n, h, w, f = phases[0][0].shape
+  rows = [jnp.stack(row, axis=3) for row in phases]     # each (n, h, w, s_x, f)
+  return jnp.stack(rows, axis=2).reshape(n, h * s, w * s, f)   # via (n, h, s_y, w, s_x, f)
+
+
+def _all_taps(kernel: jax.Array) -> jax.Array:
+  """Returns kernel (k, k, C, F) as a (C, k*k*F) matrix, columns ordered (ty, tx, f)."""
+  k, _, cin, f = kernel.shape
+  return kernel.transpose(2, 0, 1, 3).reshape(cin, k * k * f)
+
+
+def _phase_sum(z: jax.Array, taps) -> jax.Array:
   """Output of the output-side transposed convolution from z (N, H, W, k, k, F)."""
-  n, h, w, _, _, f = z.shape
-  rows = [jnp.stack([sum(_shift(z[:, :, :, ty, tx], oy, ox) for ty, oy in ty_list
-                         for tx, ox in tx_list) for tx_list in taps], axis=3)
-          for ty_list in taps]                          # each (n, h, w, s_x, f)
-  return jnp.stack(rows, axis=2).reshape(n, h * s, w * s, f)
+  return _interleave_phases([[sum(_shift(z[:, :, :, ty, tx], oy, ox) for ty, oy in ty_list
+                                  for tx, ox in tx_list) for tx_list in taps]
+                             for ty_list in taps])
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -68,8 +81,8 @@ def _conv_transpose_output_side(x: jax.Array, kernel: jax.Array, s: int) -> jax.
 def _conv_transpose_output_side_fwd(x, kernel, s):
   k, _, cin, f = kernel.shape
   n, h, w, _ = x.shape
-  z = jnp.dot(x.reshape(n * h * w, cin), kernel.transpose(2, 0, 1, 3).reshape(cin, k * k * f))
-  return _phase_sum(z.reshape(n, h, w, k, k, f), transpose_phase_taps(k, s), s), (x, kernel)
+  z = jnp.dot(x.reshape(n * h * w, cin), _all_taps(kernel))
+  return _phase_sum(z.reshape(n, h, w, k, k, f), transpose_phase_taps(k, s)), (x, kernel)
 
 
 def _conv_transpose_output_side_bwd(s, res, dy):
@@ -89,14 +102,32 @@ def _conv_transpose_output_side_bwd(s, res, dy):
         for tx, ox in tx_list:
           pieces[ty * k + tx] = _shift(dyp, -oy, -ox)
   dz = jnp.stack(pieces, axis=3).reshape(n * h * w, k * k * f)
-  w_all = kernel.transpose(2, 0, 1, 3).reshape(cin, k * k * f)
-  dx = jnp.dot(dz, w_all.T).reshape(n, h, w, cin)
+  dx = jnp.dot(dz, _all_taps(kernel).T).reshape(n, h, w, cin)
   dw = jnp.dot(x.reshape(n * h * w, cin).T, dz)
   return dx, dw.reshape(cin, k, k, f).transpose(1, 2, 0, 3)
 
 
 _conv_transpose_output_side.defvjp(_conv_transpose_output_side_fwd,
                                    _conv_transpose_output_side_bwd)
+
+
+def _conv_transpose_input_side(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
+  """'SAME' transposed convolution of x (N, H, W, C) by kernel (k, k, C, F), stride s, as s*s
+  phases, each one patch extraction over its own taps + matmul."""
+  k, _, cin, f = kernel.shape
+  n, h, w, _ = x.shape
+  taps = transpose_phase_taps(k, s)
+  offsets = [o for phase in taps for _, o in phase]
+  lo, hi = max(0, -min(offsets)), max(0, max(offsets))
+  xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
+
+  def phase(ty_list, tx_list):
+    patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0), (n, lo + oy + h, lo + ox + w, cin))
+               for _, oy in ty_list for _, ox in tx_list]
+    sub = jnp.stack([kernel[ty, tx] for ty, _ in ty_list for tx, _ in tx_list])
+    return jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(patches, -1), sub.reshape(-1, f))
+
+  return _interleave_phases([[phase(ty_list, tx_list) for tx_list in taps] for ty_list in taps])
 
 
 def max_pool_2x2(x: jax.Array) -> jax.Array:
@@ -174,27 +205,10 @@ class ConvTranspose(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     k, s, cin = self.kernel_size, self.strides, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
-    n, h, w, _ = x.shape
-    taps = transpose_phase_taps(k, s)
-    offsets = [o for phase in taps for _, o in phase]
-    lo, hi = max(0, -min(offsets)), max(0, max(offsets))
     if self.features < cin:
       y = _conv_transpose_output_side(x, kernel, s)
     else:
-      rows = []
-      xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
-      for ty_list in taps:
-        cols = []
-        for tx_list in taps:
-          patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0),
-                                   (n, lo + oy + h, lo + ox + w, cin))
-                     for _, oy in ty_list for _, ox in tx_list]
-          sub = jnp.stack([kernel[ty, tx] for ty, _ in ty_list for tx, _ in tx_list])
-          cols.append(jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(patches, -1),
-                                 sub.reshape(-1, self.features)))
-        rows.append(jnp.stack(cols, axis=3))           # (n, h, w, s_x, f)
-      y = jnp.stack(rows, axis=2)                       # (n, h, s_y, w, s_x, f)
-      y = y.reshape(n, h * s, w * s, self.features)
+      y = _conv_transpose_input_side(x, kernel, s)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y
