@@ -164,7 +164,7 @@ def train_and_sample(trainer: GANTrainer, real: dict, classes, key: jax.Array, c
                        scale=2)
         grid.save_grid(os.path.join(grid_dir, f'real_{classes[c]}.png'), real_c[:GRID_N], ncol=8,
                        scale=2)
-      d = diversity_check(images, real_c, trainer.gcfg.get('collapse_ratio', 0.5))
+      d = diversity_check(images, real_c, trainer.gcfg.collapse_ratio)
       diagnostics[classes[c]] = d
       if d['collapsed']:
         logging.warning('%s%s: generator looks collapsed for class %s: sample diversity %.4f is '
