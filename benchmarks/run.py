@@ -60,11 +60,13 @@ class TorchGenerator(tnn.Module):
     self.w0, self.num_classes = widths[0], num_classes
     self.fc = tnn.Linear(z_dim + num_classes, 16 * widths[0], bias=False)
     self.bn0 = tnn.BatchNorm2d(widths[0], momentum=0.1, eps=1e-5)
-    layers = []
+    layers = []   # output 2x the input for odd and even k
     for cin, cout in zip(widths[:-1], widths[1:]):
-      layers += [tnn.ConvTranspose2d(cin, cout, k, 2, k // 2, output_padding=1, bias=False),
+      layers += [tnn.ConvTranspose2d(cin, cout, k, 2, (k - 1) // 2, output_padding=k % 2,
+                                    bias=False),
                  tnn.BatchNorm2d(cout), tnn.ReLU()]
-    layers += [tnn.ConvTranspose2d(widths[-1], 1, k, 2, k // 2, output_padding=1), tnn.Tanh()]
+    layers += [tnn.ConvTranspose2d(widths[-1], 1, k, 2, (k - 1) // 2, output_padding=k % 2),
+               tnn.Tanh()]
     self.body = tnn.Sequential(*layers)
 
   def forward(self, z, labels=None):
@@ -126,10 +128,10 @@ def torch_classifier_step(cfg):
 
 def torch_gan_step(gcfg, num_classes):
   acgan = gcfg.kind == 'acgan'
-  G = TorchGenerator(tuple(gcfg.g_widths), gcfg.kernel_size, gcfg.z_dim,
+  G = TorchGenerator(tuple(gcfg.g_widths), gcfg.g_kernel_size, gcfg.z_dim,
                      num_classes if acgan else 0)
-  D = (TorchACGAND(tuple(gcfg.d_widths), gcfg.kernel_size, num_classes, gcfg.dropout) if acgan
-       else TorchDCGAND(tuple(gcfg.d_widths), gcfg.kernel_size))
+  D = (TorchACGAND(tuple(gcfg.d_widths), gcfg.d_kernel_size, num_classes, gcfg.dropout) if acgan
+       else TorchDCGAND(tuple(gcfg.d_widths), gcfg.d_kernel_size))
   opt_g = torch.optim.Adam(G.parameters(), lr=gcfg.learning_rate, betas=(0.5, 0.999))
   opt_d = torch.optim.Adam(D.parameters(), lr=gcfg.learning_rate, betas=(0.5, 0.999))
   real = torch.rand(BATCH, 1, 64, 64) * 2 - 1

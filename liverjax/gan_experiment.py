@@ -39,15 +39,17 @@ class GANDivergedError(RuntimeError):
 def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
   """Returns the GANSetup (modules, optimizers) that config.gan describes."""
   if gcfg.kind == 'dcgan':
-    generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.kernel_size)
+    generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
+                                      kernel_size=gcfg.g_kernel_size)
     discriminator = models.DCGANDiscriminator(widths=tuple(gcfg.d_widths),
-                                              kernel_size=gcfg.kernel_size)
+                                              kernel_size=gcfg.d_kernel_size)
   elif gcfg.kind == 'acgan':
-    generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.kernel_size,
-                                      num_classes=num_classes)
+    generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
+                                      kernel_size=gcfg.g_kernel_size, num_classes=num_classes)
     discriminator = models.ACGANDiscriminator(num_classes=num_classes,
                                               widths=tuple(gcfg.d_widths),
-                                              kernel_size=gcfg.kernel_size, dropout=gcfg.dropout)
+                                              kernel_size=gcfg.d_kernel_size,
+                                              dropout=gcfg.dropout)
   else:
     raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
   return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,

@@ -36,7 +36,7 @@ def test_dcgan_paper_shapes_and_parameter_counts():
 
 
 def test_acgan_shapes():
-  g = models.DCGANGenerator(widths=(32, 16, 8, 8), kernel_size=3, num_classes=3)
+  g = models.DCGANGenerator(widths=(32, 16, 8, 8), kernel_size=4, num_classes=3)
   d = models.ACGANDiscriminator(num_classes=3, widths=(8, 8, 8, 8, 8, 8))
   gv = g.init(jax.random.key(0), jnp.zeros((2, 100)), jnp.array([0, 2]), train=False)
   x = g.apply(gv, jnp.zeros((2, 100)), jnp.array([0, 2]), train=False)
