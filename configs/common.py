@@ -85,8 +85,8 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
     g.g_kernel_size = 4   # not in the paper's text. 3x3 stride-2 transposed kernels overlap
                           # unevenly (2 taps per axis on one output phase, 1 on the other: the
                           # textbook checkerboard); 4x4 ones evenly. A fainter fine grid is
-                          # still seen in :quick samples (D's 3x3 stride-2 convs also cover
-                          # input pixels unevenly; not fixed)
+                          # still seen in :quick samples, also with 4x4 D kernels (tried);
+                          # its cause is not found
     g.d_kernel_size = 3   # the paper's 3x3
     g.learning_rate = 1e-4
     g.epochs = 50
