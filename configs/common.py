@@ -84,9 +84,10 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
     g.d_widths = (32, 64, 128, 256, 512, 512)
     g.g_kernel_size = 4   # not in the paper's text. 3x3 stride-2 transposed kernels overlap
                           # unevenly (2 taps per axis on one output phase, 1 on the other: the
-                          # textbook checkerboard); 4x4 ones evenly. A fainter fine grid is
-                          # still seen in :quick samples, also with 4x4 D kernels (tried);
-                          # its cause is not found
+                          # textbook checkerboard); 4x4 ones evenly. acgan.py:quick grid
+                          # energy (gan_experiment.grid_check, x the real ROIs'): 18-33x with
+                          # 3x3, 5-13x with 4x4. A fainter grid stays (3-5x with gan_quick's
+                          # settings; DCGAN :quick 4-12x), also with 4x4 D kernels (tried)
     g.d_kernel_size = 3   # the paper's 3x3
     g.learning_rate = 1e-4
     g.epochs = 50

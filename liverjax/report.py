@@ -185,16 +185,20 @@ def markdown(exp, results: dict) -> str:
               'Mean RMS difference between generated images of a class, as a percentage of that '
               'between its real training ROIs; below the threshold a generator counts as '
               'collapsed (near-identical images) or partly collapsed (a few images repeated), '
-              'and its arm should not be trusted.', '']
+              'and its arm should not be trusted. Grid: spectral power at 2- and 4-pixel periods '
+              '(checkerboard / fine-grid artifacts of strided convolutions) as a multiple of the '
+              'real ROIs\' (1x = as clean as the real images; a diagnostic, not a flag).', '']
     collapsed = results.get('collapsed_generators') or []
     if collapsed:
       lines += [f'**Warning: collapsed generator(s): {", ".join(collapsed)}.** Their synthetic '
                 'images were used by the arm above; its numbers measure those images, not a '
                 'working GAN.', '']
     rows = [[pool, c, f'{100 * v["ratio"]:.0f}%', f'{100 * v["threshold"]:.0f}%',
-             'COLLAPSED' if v['collapsed'] else 'ok']
+             'COLLAPSED' if v['collapsed'] else 'ok',
+             f'{v["grid"]["ratio"]:.1f}x' if 'grid' in v else '-']
             for pool, d in results['gan_diversity'].items() for c, v in d.items()]
-    lines += _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status'], rows)
+    lines += _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status', 'grid vs real'],
+                    rows)
   t = _plot_tsne(exp, results, fig_dir)
   if t is not None:
     lines += ['## t-SNE of classifier features', '', f'![t-SNE]({t[0]})', '', t[1], '']

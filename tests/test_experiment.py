@@ -164,6 +164,8 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   for pool in results['gan_diversity'].values():
     for v in pool.values():
       assert v['collapsed'] == (v['ratio'] < v['threshold'])
+      assert v['grid']['ratio'] >= 0               # smoke GANs' near-constant images: ~0
+  assert 'grid vs real' in report_md
   if results['collapsed_generators']:
     assert 'Warning: collapsed generator(s)' in report_md and 'COLLAPSED' in report_md
 
@@ -204,3 +206,15 @@ def test_collapsed_generator_is_detected():
   collapsed = np.repeat(real[:1], 40, 0) + rng.normal(0, 1e-3, (40, 64, 64, 1))
   assert gan_experiment.diversity_check(collapsed, real, 0.5)['collapsed']
   assert not gan_experiment.diversity_check(real[::-1].copy(), real, 0.5)['collapsed']
+
+
+def test_grid_check_sees_a_checkerboard():
+  import numpy as np
+  from liverjax import data, gan_experiment
+  real = data.load_phantom(counts=(8, 8, 8)).images
+  yy, xx = np.mgrid[:64, :64]
+  checker = 0.03 * ((-1.0) ** (yy + xx) + (-1.0) ** (yy // 2))[None, :, :, None]
+  clean = gan_experiment.grid_check(real[::-1].copy(), real)
+  gridded = gan_experiment.grid_check(np.clip(real + checker, 0, 1), real)
+  assert 0.5 < clean['ratio'] < 2.0
+  assert gridded['ratio'] > 5.0
