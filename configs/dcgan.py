@@ -1,7 +1,7 @@
 """Trains the paper's DCGAN, one per class (paper: widths G 1024..128 / D 64..512, 5x5, Adam 2e-4, 70 epochs).
 
 Variants: no suffix = the paper's settings on all the configured data; `:quick` = 1/8 widths,
-the paper's epochs (about 12 minutes on a 2-core CPU); `:smoke` = seconds, for tests. Train on one fold's
+the paper's epochs (about 7 minutes on a 2-core CPU); `:smoke` = seconds, for tests. Train on one fold's
 training part with --config.gan.fold=k. Writes samples/<class>.png and samples.npz.
 """
 
