@@ -195,7 +195,7 @@ def markdown(exp, results: dict) -> str:
                 'working GAN.', '']
     rows = [[pool, c, f'{100 * v["ratio"]:.0f}%', f'{100 * v["threshold"]:.0f}%',
              'COLLAPSED' if v['collapsed'] else 'ok',
-             f'{v["grid"]["ratio"]:.1f}x' if 'grid' in v else '-']
+             f'{v["grid"]["ratio"]:.1f}x']
             for pool, d in results['gan_diversity'].items() for c, v in d.items()]
     lines += _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status', 'grid vs real'],
                     rows)
