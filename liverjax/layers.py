@@ -5,7 +5,9 @@ XLA-CPU runs the backward pass of its native convolution ~30x slower inside a lo
 with Flax's stock ``nn.Conv``. :class:`Conv` below has the same parameters (names, shapes,
 initialisers) and computes the same function as ``nn.Conv`` with 'SAME' padding, but as k*k shifted
 (strided) slices concatenated on the channel axis and one ``dot_general`` -- plain slicing and a
-matmul, fast inside loops and on every backend. ``tests/test_layers.py`` checks equality with
+matmul, fast inside loops and on every backend. A one-channel input (the first layer of the
+classifier and of the discriminators) is instead a sum of k*k slices times kernel rows, with a
+written-out gradient. ``tests/test_layers.py`` checks equality (values and gradients) with
 ``nn.Conv`` on random weights and inputs; ``benchmarks/`` measures the speed.
 
 :func:`max_pool_2x2` replaces ``nn.max_pool(x, (2, 2), strides=(2, 2))`` for the same reason of
@@ -30,9 +32,9 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
   return total // 2, total - total // 2
 
 
-def extract_patches(x: jax.Array, kernel: int, stride: int = 1) -> jax.Array:
+def extract_patches(x: jax.Array, kernel: int, stride: int = 1, as_list: bool = False):
   """Returns (N, Ho, Wo, k*k*C) 'SAME' patches of x (N, H, W, C), ordered (ky, kx, c) like a
-  Flax kernel reshaped to (k*k*C, features)."""
+  Flax kernel reshaped to (k*k*C, features); with as_list, the k*k (N, Ho, Wo, C) slices."""
   n, h, w, c = x.shape
   ph, pw = same_padding(h, kernel, stride), same_padding(w, kernel, stride)
   xp = jnp.pad(x, ((0, 0), ph, pw, (0, 0)))
@@ -40,7 +42,7 @@ def extract_patches(x: jax.Array, kernel: int, stride: int = 1) -> jax.Array:
   cols = [jax.lax.slice(xp, (0, i, j, 0), (n, i + stride * (ho - 1) + 1,
                                              j + stride * (wo - 1) + 1, c), (1, stride, stride, 1))
           for i in range(kernel) for j in range(kernel)]
-  return jnp.concatenate(cols, axis=-1)
+  return cols if as_list else jnp.concatenate(cols, axis=-1)
 
 
 def _shift(a: jax.Array, oy: int, ox: int) -> jax.Array:
@@ -144,6 +146,37 @@ def max_pool_2x2(x: jax.Array) -> jax.Array:
   return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _conv_one_channel(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+  """'SAME' convolution of a one-channel x (N, H, W, 1) by kernel (k, k, 1, F), as a sum of
+  k*k shifted slices times a kernel row: one elementwise loop over the output. A patch matrix of
+  k*k columns times the kernel is a matmul with K = 9 or 25 that XLA-CPU runs far below peak,
+  bound by writing its (N*H*W, F) output. The backward pass builds the patch matrix and takes the
+  weight gradient as (dy^T @ patches)^T, one matmul without the layout copies of dy and the
+  patches that autodiff's form made XLA-CPU insert (13 ms of the classifier step, now 2)."""
+  return _conv_one_channel_fwd(x, kernel, stride)[0]
+
+
+def _conv_one_channel_fwd(x, kernel, stride):
+  k, f = kernel.shape[0], kernel.shape[-1]
+  rows = kernel.reshape(k * k, f)
+  cols = extract_patches(x, k, stride, as_list=True)
+  return sum(col * rows[t] for t, col in enumerate(cols)), (x, kernel)
+
+
+def _conv_one_channel_bwd(stride, res, dy):
+  x, kernel = res
+  k, f = kernel.shape[0], kernel.shape[-1]
+  patches, patches_vjp = jax.vjp(lambda x: extract_patches(x, k, stride), x)
+  dy2 = dy.reshape(-1, f)
+  dw = jnp.dot(dy2.T, patches.reshape(-1, k * k)).T
+  dx = patches_vjp(jnp.dot(dy2, kernel.reshape(k * k, f).T).reshape(patches.shape))[0]
+  return dx, dw.reshape(kernel.shape)
+
+
+_conv_one_channel.defvjp(_conv_one_channel_fwd, _conv_one_channel_bwd)
+
+
 class Conv(nn.Module):
   """Square-kernel 'SAME' convolution, drop-in for ``nn.Conv(features, (k, k), strides=s)``."""
   features: int
@@ -157,8 +190,11 @@ class Conv(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     k, cin = self.kernel_size, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
-    patches = extract_patches(x, k, self.strides)
-    y = jnp.einsum('nhwp,pf->nhwf', patches, kernel.reshape(k * k * cin, self.features))
+    if cin == 1:
+      y = _conv_one_channel(x, kernel, self.strides)
+    else:
+      patches = extract_patches(x, k, self.strides)
+      y = jnp.einsum('nhwp,pf->nhwf', patches, kernel.reshape(k * k * cin, self.features))
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y

@@ -37,8 +37,7 @@ class Classifier(nn.Module):
     x = x - mean.value
     for width in self.features:
       x = layers.Conv(width, self.kernel_size)(x)
-      x = nn.relu(x)
-      x = layers.max_pool_2x2(x)
+      x = nn.relu(layers.max_pool_2x2(x))   # = pool(relu(x)); ReLU on 1/4 of the values
     x = x.reshape((x.shape[0], -1))
     feats = nn.relu(nn.Dense(self.dense)(x))
     x = nn.Dropout(self.dropout, deterministic=not train)(feats)

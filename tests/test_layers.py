@@ -23,9 +23,12 @@ def test_conv_equals_flax_conv(size, cin, features, kernel, stride):
                              rtol=1e-4, atol=1e-4)
 
 
-def test_conv_gradients_equal_flax_conv():
-  x = jax.random.normal(jax.random.key(0), (2, 12, 12, 3))
-  ours, stock = layers.Conv(4, 3), nn.Conv(4, (3, 3), padding='SAME')
+@pytest.mark.parametrize('cin,kernel,stride', [(3, 3, 1), (1, 3, 1), (1, 5, 2), (2, 4, 2)])
+def test_conv_gradients_equal_flax_conv(cin, kernel, stride):
+  # cin 1 takes Conv's one-channel path, with its gradient written out
+  x = jax.random.normal(jax.random.key(0), (2, 12, 12, cin))
+  ours = layers.Conv(4, kernel, strides=stride)
+  stock = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
   v = ours.init(jax.random.key(1), x)
   g1 = jax.grad(lambda v, x: jnp.sum(ours.apply(v, x) ** 2), argnums=(0, 1))(v, x)
   g2 = jax.grad(lambda v, x: jnp.sum(stock.apply(v, x) ** 2), argnums=(0, 1))(v, x)
