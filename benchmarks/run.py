@@ -2,6 +2,7 @@
 
   pip install -r benchmarks/requirements.txt      # torch==2.13.0, CPU; never a runtime dependency
   python benchmarks/run.py [--steps=10] [--warmup=3] [--only=classifier,dcgan_half] [--out=FILE]
+                           [--scan_steps=5]
 
 For each step (batch 64, 64x64x1): the liverjax train step (`train.train_step` for the classifier,
 `gan.train_step` = one D and one G update for the GANs) and an equivalent PyTorch step (same
@@ -11,7 +12,9 @@ for both. FLOPs: PyTorch's FlopCounterMode on one step (model FLOPs, forward + b
 architecture for both) and XLA's cost analysis of the compiled JAX step (what XLA executes). The
 machine's sgemm peak is measured in the same run (4096^3 float32 matmul, best of both libraries).
 Writes a table to stdout and JSON to --out (default benchmarks/results.json), each step with
-jax_ms, torch_ms, speedup_vs_torch (= torch ms / jax ms) and % of peak.
+jax_ms, torch_ms, speedup_vs_torch (= torch ms / jax ms) and % of peak. The steps above are
+called one by one; training runs them inside ``lax.scan`` (``train.train_epoch``), so
+jax_scan_ms is the same JAX step timed that way too (--scan_steps steps as one epoch, best of 2).
 """
 
 import argparse
@@ -167,13 +170,13 @@ def torch_gan_step(gcfg, num_classes):
 # ----------------------------------------------------------------------------- JAX steps
 def jax_classifier_step(cfg):
   model = models.Classifier(num_classes=3, features=tuple(cfg.model.features),
-                            kernel_size=cfg.model.kernel_size, dense=cfg.model.dense)
+                            kernel_size=cfg.model.kernel_size, dense=cfg.model.dense,
+                            input_grad=False)   # as liverjax.experiment trains it
   tx = train.make_optimizer(1e-3, 0.9, True)
   state = train.init_state(model, tx, jax.random.key(0), jnp.zeros((64, 64, 1)))
   batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
            'label': jax.random.randint(jax.random.key(2), (BATCH,), 0, 3)}
-  fn = jax.jit(functools.partial(train.train_step, model=model, tx=tx), donate_argnums=0)
-  return fn, state, batch
+  return functools.partial(train.train_step, model=model, tx=tx), state, batch
 
 
 def jax_gan_step(gcfg, num_classes):
@@ -181,8 +184,7 @@ def jax_gan_step(gcfg, num_classes):
   state = gan.init_state(setup, jax.random.key(0))
   batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
            'label': jax.random.randint(jax.random.key(2), (BATCH,), 0, num_classes)}
-  fn = jax.jit(functools.partial(gan.train_step, setup=setup), donate_argnums=0)
-  return fn, state, batch
+  return functools.partial(gan.train_step, setup=setup), state, batch
 
 
 def steps_to_run():
@@ -244,9 +246,27 @@ def _time(f) -> float:
   return time.perf_counter() - t
 
 
-def bench(name, jax_builder, torch_builder, steps, warmup):
-  fn, state, batch = jax_builder()
+def scan_ms(step_fn, state, batch, key, steps: int, reps: int = 2) -> float:
+  """Returns ms per step of `steps` steps run as one epoch under lax.scan (train.train_epoch,
+  as training runs them), best of reps after a compiling call."""
+  data = {name: jnp.concatenate([a] * steps) for name, a in batch.items()}
+  epoch = jax.jit(functools.partial(train.train_epoch, step_fn=step_fn, batch_size=BATCH),
+                  donate_argnums=0)
+  state = jax.tree.map(jnp.copy, state)
+  state, _ = jax.block_until_ready(epoch(state, data, key))
+  best = float('inf')
+  for _ in range(reps):
+    t = time.perf_counter()
+    state, _ = jax.block_until_ready(epoch(state, data, key))
+    best = min(best, time.perf_counter() - t)
+  return 1e3 * best / steps
+
+
+def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
+  step_fn, state, batch = jax_builder()
   key = jax.random.key(3)
+  jax_scan_ms = scan_ms(step_fn, state, batch, key, scan_steps) if scan_steps else None
+  fn = jax.jit(step_fn, donate_argnums=0)
   flops_xla = xla_flops(fn, state, batch, key)
   t_step, _ = torch_builder()
   flops = torch_flops(t_step)
@@ -273,6 +293,7 @@ def bench(name, jax_builder, torch_builder, steps, warmup):
           'jax_gflops': round(flops / jax_ms / 1e6, 1),
           'torch_gflops': round(flops / torch_ms / 1e6, 1),
           'jax_first_call_s': round(t_compile, 1),
+          'jax_scan_ms': None if jax_scan_ms is None else round(jax_scan_ms, 1),
           'jax_ms_all': [round(1e3 * t, 1) for t in jax_times],
           'torch_ms_all': [round(1e3 * t, 1) for t in torch_times]}
 
@@ -284,6 +305,8 @@ def main():
   p.add_argument('--only', default='', help='comma-separated subset of ' +
                  ','.join(steps_to_run()))
   p.add_argument('--threads', type=int, default=os.cpu_count())
+  p.add_argument('--scan_steps', type=int, default=5,
+                 help='also time this many JAX steps as one lax.scan epoch (0: skip)')
   p.add_argument('--out', default=os.path.join(ROOT, 'benchmarks', 'results.json'))
   args = p.parse_args()
   torch.set_num_threads(args.threads)
@@ -297,14 +320,15 @@ def main():
         f'{torch.__version__}', flush=True)
   results = {}
   for name, (desc, jb, tb) in todo.items():
-    r = bench(name, jb, tb, args.steps, args.warmup)
+    r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps)
     r['description'] = desc
     r['jax_pct_of_peak'] = round(100 * r['jax_gflops'] / peak['peak_gflops'], 1)
     r['torch_pct_of_peak'] = round(100 * r['torch_gflops'] / peak['peak_gflops'], 1)
     results[name] = r
     print(f'{name:<12} jax {r["jax_ms"]:9.1f} ms  torch {r["torch_ms"]:9.1f} ms  speed-up '
           f'{r["speedup_vs_torch"]:5.2f}x  {r["gflop_per_step"]:7.1f} GFLOP  jax '
-          f'{r["jax_pct_of_peak"]:5.1f}% / torch {r["torch_pct_of_peak"]:5.1f}% of peak',
+          f'{r["jax_pct_of_peak"]:5.1f}% / torch {r["torch_pct_of_peak"]:5.1f}% of peak'
+          + (f'  jax in scan {r["jax_scan_ms"]:.1f} ms/step' if r['jax_scan_ms'] else ''),
           flush=True)
   out = {'machine': {'platform': platform.platform(), 'processor': platform.processor(),
                      'cpu_count': os.cpu_count(), 'threads': args.threads},

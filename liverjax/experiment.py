@@ -63,7 +63,8 @@ class Experiment:
     self.model = models.Classifier(num_classes=len(self.ds.classes),
                                    features=tuple(config.model.features),
                                    kernel_size=config.model.kernel_size,
-                                   dense=config.model.dense, dropout=config.model.dropout)
+                                   dense=config.model.dense, dropout=config.model.dropout,
+                                   input_grad=False)   # images are data: faster first layer
     self.tx = train.make_optimizer(config.train.learning_rate, config.train.momentum,
                                    config.train.nesterov)
     diam = np.where(np.isnan(self.ds.diameter_px), config.augment.default_diameter_px,

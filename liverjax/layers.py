@@ -5,10 +5,10 @@ XLA-CPU runs the backward pass of its native convolution ~30x slower inside a lo
 with Flax's stock ``nn.Conv``. :class:`Conv` below has the same parameters (names, shapes,
 initialisers) and computes the same function as ``nn.Conv`` with 'SAME' padding, but as k*k shifted
 (strided) slices concatenated on the channel axis and one ``dot_general`` -- plain slicing and a
-matmul, fast inside loops and on every backend. A one-channel input (the first layer of the
-classifier and of the discriminators) is instead a sum of k*k slices times kernel rows, with a
-written-out gradient. ``tests/test_layers.py`` checks equality (values and gradients) with
-``nn.Conv`` on random weights and inputs; ``benchmarks/`` measures the speed.
+matmul, fast inside loops and on every backend. A one-channel input that needs no gradient (the
+classifier's images) is instead a sum of k*k slices times kernel rows, with a written-out weight
+gradient. ``tests/test_layers.py`` checks equality (values and gradients) with ``nn.Conv`` on
+random weights and inputs; ``benchmarks/`` measures the speed.
 
 :func:`max_pool_2x2` replaces ``nn.max_pool(x, (2, 2), strides=(2, 2))`` for the same reason of
 speed: XLA-CPU differentiates ``reduce_window`` max through iota, broadcast and scatter ops that
@@ -147,13 +147,20 @@ def max_pool_2x2(x: jax.Array) -> jax.Array:
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_one_channel(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
-  """'SAME' convolution of a one-channel x (N, H, W, 1) by kernel (k, k, 1, F), as a sum of
+def _conv_one_channel_data(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+  """'SAME' convolution of one-channel data x (N, H, W, 1) by kernel (k, k, 1, F), as a sum of
   k*k shifted slices times a kernel row: one elementwise loop over the output. A patch matrix of
   k*k columns times the kernel is a matmul with K = 9 or 25 that XLA-CPU runs far below peak,
   bound by writing its (N*H*W, F) output. The backward pass builds the patch matrix and takes the
   weight gradient as (dy^T @ patches)^T, one matmul without the layout copies of dy and the
-  patches that autodiff's form made XLA-CPU insert (13 ms of the classifier step, now 2)."""
+  patches that autodiff's form made XLA-CPU insert (13 ms of the classifier step, now 2).
+
+  x is data: no gradient flows to it (callers pass ``stop_gradient(x)``). Computing dx in this
+  backward pass too (from the patch matrix's adjoint, or from autodiff of the forward) made
+  XLA-CPU (jaxlib 0.10.2) segfault running the DCGAN's scanned epoch (``launch.py
+  --config=configs/dcgan.py:smoke``); autodiff of the forward instead is correct but made the
+  classifier step slower than the patch matrix (311 vs 279 ms), so this path is for data only.
+  """
   return _conv_one_channel_fwd(x, kernel, stride)[0]
 
 
@@ -167,22 +174,26 @@ def _conv_one_channel_fwd(x, kernel, stride):
 def _conv_one_channel_bwd(stride, res, dy):
   x, kernel = res
   k, f = kernel.shape[0], kernel.shape[-1]
-  patches, patches_vjp = jax.vjp(lambda x: extract_patches(x, k, stride), x)
-  dy2 = dy.reshape(-1, f)
-  dw = jnp.dot(dy2.T, patches.reshape(-1, k * k)).T
-  dx = patches_vjp(jnp.dot(dy2, kernel.reshape(k * k, f).T).reshape(patches.shape))[0]
-  return dx, dw.reshape(kernel.shape)
+  patches = extract_patches(x, k, stride).reshape(-1, k * k)
+  dw = jnp.dot(dy.reshape(-1, f).T, patches).T
+  return jnp.zeros_like(x), dw.reshape(kernel.shape)
 
 
-_conv_one_channel.defvjp(_conv_one_channel_fwd, _conv_one_channel_bwd)
+_conv_one_channel_data.defvjp(_conv_one_channel_fwd, _conv_one_channel_bwd)
 
 
 class Conv(nn.Module):
-  """Square-kernel 'SAME' convolution, drop-in for ``nn.Conv(features, (k, k), strides=s)``."""
+  """Square-kernel 'SAME' convolution, drop-in for ``nn.Conv(features, (k, k), strides=s)``.
+
+  input_grad=False declares the input to be data: no gradient flows to it (``stop_gradient``),
+  and a one-channel input then takes a faster form (:func:`_conv_one_channel_data`). Parameters
+  and outputs are the same either way.
+  """
   features: int
   kernel_size: int
   strides: int = 1
   use_bias: bool = True
+  input_grad: bool = True
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
 
@@ -190,8 +201,8 @@ class Conv(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     k, cin = self.kernel_size, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
-    if cin == 1:
-      y = _conv_one_channel(x, kernel, self.strides)
+    if cin == 1 and not self.input_grad:
+      y = _conv_one_channel_data(jax.lax.stop_gradient(x), kernel, self.strides)
     else:
       patches = extract_patches(x, k, self.strides)
       y = jnp.einsum('nhwp,pf->nhwf', patches, kernel.reshape(k * k * cin, self.features))

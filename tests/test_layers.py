@@ -25,7 +25,6 @@ def test_conv_equals_flax_conv(size, cin, features, kernel, stride):
 
 @pytest.mark.parametrize('cin,kernel,stride', [(3, 3, 1), (1, 3, 1), (1, 5, 2), (2, 4, 2)])
 def test_conv_gradients_equal_flax_conv(cin, kernel, stride):
-  # cin 1 takes Conv's one-channel path, with its gradient written out
   x = jax.random.normal(jax.random.key(0), (2, 12, 12, cin))
   ours = layers.Conv(4, kernel, strides=stride)
   stock = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
@@ -33,6 +32,21 @@ def test_conv_gradients_equal_flax_conv(cin, kernel, stride):
   g1 = jax.grad(lambda v, x: jnp.sum(ours.apply(v, x) ** 2), argnums=(0, 1))(v, x)
   g2 = jax.grad(lambda v, x: jnp.sum(stock.apply(v, x) ** 2), argnums=(0, 1))(v, x)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
+
+
+@pytest.mark.parametrize('kernel,stride', [(3, 1), (5, 2), (4, 2)])
+def test_conv_on_data_equals_flax_conv(kernel, stride):
+  # input_grad=False on one channel: the sum-of-slices form with its written-out weight gradient;
+  # same output and weight gradient as nn.Conv, and no gradient to the input (it is data)
+  x = jax.random.normal(jax.random.key(0), (2, 12, 12, 1))
+  ours = layers.Conv(4, kernel, strides=stride, input_grad=False)
+  stock = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
+  v = ours.init(jax.random.key(1), x)
+  np.testing.assert_allclose(ours.apply(v, x), stock.apply(v, x), rtol=1e-5, atol=1e-5)
+  g1, gx = jax.grad(lambda v, x: jnp.sum(jnp.sin(ours.apply(v, x))), argnums=(0, 1))(v, x)
+  g2 = jax.grad(lambda v: jnp.sum(jnp.sin(stock.apply(v, x))))(v)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
+  assert not np.any(gx)
 
 
 @pytest.mark.parametrize('shape', [(2, 8, 8, 3), (3, 9, 7, 2)])

@@ -1,5 +1,6 @@
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from liverjax import models
@@ -37,3 +38,23 @@ def test_mean_is_subtracted():
   a = model.apply(v, x - 0.25)
   b = model.apply(shifted, x)
   assert jnp.allclose(a, b, atol=1e-5)
+
+
+def test_classifier_on_data_same_function_and_parameter_gradients():
+  # input_grad=False (training): same variables, logits and parameter gradients; no image gradient
+  x = jax.random.uniform(jax.random.key(1), (4, 64, 64, 1))
+  y = jnp.array([0, 1, 2, 1])
+  slow = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
+  fast = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16, input_grad=False)
+  v = slow.init(jax.random.key(0), x)
+  assert jax.tree.map(jnp.shape, fast.init(jax.random.key(0), x)) == jax.tree.map(jnp.shape, v)
+
+  def loss(model):
+    return lambda p, x: -jnp.mean(jax.nn.log_softmax(
+        model.apply({**v, 'params': p}, x))[jnp.arange(4), y])
+  np.testing.assert_allclose(fast.apply(v, x), slow.apply(v, x), rtol=1e-5, atol=1e-5)
+  gp_slow, gx_slow = jax.grad(loss(slow), argnums=(0, 1))(v['params'], x)
+  gp_fast, gx_fast = jax.grad(loss(fast), argnums=(0, 1))(v['params'], x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
+               gp_fast, gp_slow)
+  assert np.any(gx_slow) and not np.any(gx_fast)
