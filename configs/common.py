@@ -104,6 +104,11 @@ def gan_quick(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   (diversity 39-55% of the real ROIs'); dropout 0.25 did not change that, nor did batch norm in D.
   Without dropout and at 2e-4: diversity 92% (cyst), 65% (metastasis), 83% (hemangioma), round
   cysts and lobulated hemangiomas (acgan.py:quick, 2026-11-26).
+
+  DCGAN metastases at these widths lack the real ones' thin rim and CT noise grain (dark blurry
+  blobs). Tried on the metastasis model alone, none gave a rim: D widths x2 (grid 2.5x the real
+  ROIs' instead of 4.7x, but an 8-px periodic texture; 1.5x the time), D lr 4e-4, 140 epochs
+  (grid 6.7x: worse). Wider generator layers (where fine detail is made) are not tried yet.
   """
   g.g_widths = tuple(w // 8 for w in g.g_widths)
   g.d_widths = tuple(max(8, w // 8) for w in g.d_widths)
