@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from liverjax import errors
+from liverjax import errors, train
 
 N_ROT, N_FLIP, N_TRANS, N_SCALE = 30, 3, 7, 5
 OPS_PER_ROTATION = 1 + N_FLIP + N_TRANS + N_SCALE   # 16
@@ -81,17 +81,20 @@ def paper_variant(key: jax.Array, image: jax.Array, diameter_px, variant: jax.Ar
 
 def classic_augment(key: jax.Array, images: jax.Array, labels: jax.Array, diameter_px: jax.Array,
                     size: int, scale_range=(0.85, 1.15), shift_cap_px: float = 4.0,
-                    chunk: int = 256) -> tuple[jax.Array, jax.Array]:
+                    chunk: int = 256, n=None) -> tuple[jax.Array, jax.Array]:
   """Returns (images, labels) of a classic augmented set of `size` paper variants of the ROIs.
 
   Output i comes from ROI ``perm[i % n]`` (a random permutation of the n ROIs), as that ROI's
   ``i // n``-th variant in its own random order of the 480; so each ROI contributes size // n or
   size // n + 1 distinct variants (repeating after 480). `size` is static; jit with it static.
+  `n` (may be traced): only the first n rows are ROIs, the rest padding
+  (:func:`liverjax.train.pad_rows`); default all rows.
   """
-  n = images.shape[0]
+  rows = images.shape[0]
+  n = rows if n is None else n
   k_perm, k_order, k_roi = jax.random.split(key, 3)
   i = jnp.arange(size)
-  roi = jax.random.permutation(k_perm, n)[i % n]
+  roi = train.valid_first(k_perm, n, rows)[i % n]
   occurrence = i // n
 
   def one(args):

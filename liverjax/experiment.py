@@ -76,10 +76,14 @@ class Experiment:
         k, x, d, tuple(config.augment.scale_range), config.augment.shift_cap_px)
               ) if config.classic.online else None
     step_fn = functools.partial(train.train_step, model=self.model, tx=self.tx)
-    self.epoch_fn = jax.jit(lambda s, d, k, aug: train.train_epoch(
+    # Training sets come with their number of examples n (traced): a fold's real ROIs are padded
+    # to whole batches (train.pad_rows), so folds of similar size share one compilation.
+    self.epoch_fn = jax.jit(lambda s, d, n, k, aug: train.train_epoch(
         s, d, k, step_fn=step_fn, batch_size=config.train.batch_size,
-        batch_sharding=batch_sharding, augment_fn=online if aug else None),
-                            static_argnums=3, donate_argnums=0)
+        batch_sharding=batch_sharding, augment_fn=online if aug else None, n=n),
+                            static_argnums=4, donate_argnums=0)
+    self.mean_fn = jax.jit(lambda x, n: jnp.sum(
+        jnp.where((jnp.arange(x.shape[0]) < n)[:, None, None, None], x, 0.0), 0) / n)
     self.predict_fn = jax.jit(lambda s, x: train.predict(
         s, x, model=self.model, batch_size=config.train.batch_size,
         batch_sharding=batch_sharding))
@@ -87,9 +91,9 @@ class Experiment:
         s, x, model=self.model, batch_size=config.train.batch_size,
         batch_sharding=batch_sharding, return_features=True))
     self.augment_fn = jax.jit(
-        lambda k, x, y, d, size: augment.classic_augment(
-            k, x, y, d, size, tuple(config.augment.scale_range), config.augment.shift_cap_px),
-        static_argnums=4)
+        lambda k, x, y, d, n, size: augment.classic_augment(
+            k, x, y, d, size, tuple(config.augment.scale_range), config.augment.shift_cap_px,
+            n=n), static_argnums=5)
     self.mix_fn = jax.jit(augment.mix_synthetic, static_argnums=5)
     self._writer = None
     self._pools, self._trainers = {}, {}
@@ -146,22 +150,25 @@ class Experiment:
         out[f'{kind}_fold{fold}'] = wd.read_json(self.diversity_path(kind, fold))
     return out
 
-  def training_set(self, arm: str, size: int, seed: int, fold: int, key: jax.Array) -> dict:
-    """Returns the device-resident training set {'image', 'label', 'diameter_px'} of one run."""
-    idx = jnp.asarray(self.folds[fold][0])
-    real = jax.tree.map(lambda a: a[idx], self.real)
+  def training_set(self, arm: str, size: int, seed: int, fold: int,
+                   key: jax.Array) -> tuple[dict, jax.Array]:
+    """Returns (the device-resident training set {'image', 'label', 'diameter_px'} of one run,
+    its number of examples n): rows past n are padding, never drawn (train.pad_rows)."""
+    real, n = train.pad_rows(self.real, self.folds[fold][0], self.config.train.batch_size)
     if arm == 'none' or size == 0:
-      return real
+      return real, jnp.int32(n)
     if arm in GAN_ARMS:
       self.pool(arm, fold)   # trains the fold's GANs first: timed as GAN training, generation
     with self.stopwatch('augmentation'):
-      return jax.block_until_ready(self._augmented_set(arm, size, seed, fold, key, real))
+      train_set = jax.block_until_ready(
+          self._augmented_set(arm, size, seed, fold, key, real, jnp.int32(n)))
+    return train_set, jnp.int32(train_set['label'].shape[0])
 
-  def _augmented_set(self, arm, size, seed, fold, key, real) -> dict:
+  def _augmented_set(self, arm, size, seed, fold, key, real, n) -> dict:
     n_classic = size if arm == 'classic' else self.config.synthetic.classic_size
     if arm != 'classic':   # the classic part is exactly the classic run's set of that size
       key = jax.random.split(run_key(seed, fold, n_classic), 3)[1]
-    images, labels = self.augment_fn(key, real['image'], real['label'], real['diameter_px'],
+    images, labels = self.augment_fn(key, real['image'], real['label'], real['diameter_px'], n,
                                      n_classic)
     if arm in GAN_ARMS:
       gen_images, gen_labels = self.pool(arm, fold)
@@ -189,8 +196,8 @@ class Experiment:
     name = run_name(arm, size, seed, fold)
     train_idx, test_idx = self.folds[fold]
     k_init, k_aug, k_train = jax.random.split(run_key(seed, fold, size), 3)
-    train_set = self.training_set(arm, size, seed, fold, k_aug)
-    mean_image = jnp.mean(train_set['image'], axis=0)
+    train_set, n_train = self.training_set(arm, size, seed, fold, k_aug)
+    mean_image = self.mean_fn(train_set['image'], n_train)
     state = train.init_state(self.model, self.tx, k_init, mean_image)
     state = jax.device_put(state, parallel.replicated(self.mesh))
     mngr = wd.checkpoint_manager(os.path.join(self.workdir, 'checkpoints', name))
@@ -202,7 +209,7 @@ class Experiment:
     sw = self.stopwatch
     for epoch in range(start_epoch, epochs):
       with sw('classifier training'):
-        state, metrics = self.epoch_fn(state, train_set, k_train, online)
+        state, metrics = self.epoch_fn(state, train_set, n_train, k_train, online)
         metrics = jax.device_get(metrics)
       done = epoch + 1
       if done % cfg.train.log_every == 0 or done == epochs:
@@ -220,7 +227,7 @@ class Experiment:
       cm = evaluation.confusion_matrix(self.ds.labels[test_idx], preds, len(self.ds.classes))
     record = {'arm': arm, 'size': size, 'seed': seed, 'fold': fold, 'epochs': epochs,
               'steps': epochs * steps,
-              'n_train': int(train_set['label'].shape[0]), 'n_test': int(len(test_idx)),
+              'n_train': int(n_train), 'n_test': int(len(test_idx)),
               'confusion': cm.tolist(), **evaluation.metrics_from_confusion(cm)}
     wd.write_json(os.path.join(self.workdir, 'runs', f'{name}.json'), record)
     return record

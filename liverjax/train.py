@@ -7,7 +7,9 @@ resumed from a checkpoint replays exactly. ``train_epoch`` shuffles the device-r
 set with a key folded from the step count, cuts it into fixed-size batches (the last one topped up
 with random extra examples, so every epoch has the same static shape and compiles once) and scans
 a step function over them (the classifier's ``train_step`` here, the GANs' in
-:mod:`liverjax.gan`); each batch is sharded over the mesh's 'data' axis.
+:mod:`liverjax.gan`); each batch is sharded over the mesh's 'data' axis. A set padded to whole
+batches (:func:`pad_rows`) goes in with its number of examples ``n`` as a traced value, so sets
+of different sizes that need the same number of batches share one compilation.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import flax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.sharding import NamedSharding
 
@@ -71,13 +74,33 @@ def train_step(state: TrainState, batch: dict, key: jax.Array, *, model: nn.Modu
       'loss': loss, 'accuracy': accuracy}
 
 
-def epoch_indices(key: jax.Array, n: int, batch_size: int) -> jax.Array:
-  """Returns (steps, batch_size) example indices: a permutation of n, topped up at random."""
-  steps = -(-n // batch_size)
+def valid_first(key: jax.Array, n, rows: int) -> jax.Array:
+  """Returns (rows,) indices whose first n are a random permutation of range(n) (n may be traced,
+  n <= rows static); the rest are the indices n..rows-1 in random order."""
+  perm = jax.random.permutation(key, rows)
+  return perm[jnp.argsort(perm >= n, stable=True)]
+
+
+def epoch_indices(key: jax.Array, n, batch_size: int, rows: int | None = None) -> jax.Array:
+  """Returns (steps, batch_size) example indices: a permutation of range(n), topped up with random
+  indices below n. n may be traced if `rows` (static, >= n) is given: steps = ceil(rows /
+  batch_size), so padding a set of n examples to a multiple of the batch size keeps its epoch."""
+  rows = n if rows is None else rows
+  steps = -(-rows // batch_size)
   k_perm, k_extra = jax.random.split(key)
-  perm = jax.random.permutation(k_perm, n)
-  extra = jax.random.randint(k_extra, (steps * batch_size - n,), 0, n)
-  return jnp.concatenate([perm, extra]).reshape(steps, batch_size)
+  perm = valid_first(k_perm, n, steps * batch_size)
+  extra = jax.random.randint(k_extra, (steps * batch_size,), 0, n)
+  return jnp.where(jnp.arange(steps * batch_size) < n, perm, extra).reshape(steps, batch_size)
+
+
+def pad_rows(data: dict, idx, batch_size: int) -> tuple[dict, int]:
+  """Returns ({name: array[idx] padded to a multiple of batch_size rows}, len(idx)): the padding
+  repeats idx[0] and is never drawn when the set goes to :func:`train_epoch` with ``n=len(idx)``.
+  Sets of sizes that need the same number of batches get one shape (one compilation)."""
+  idx = np.asarray(idx)
+  rows = -(-len(idx) // batch_size) * batch_size
+  padded = np.concatenate([idx, np.full(rows - len(idx), idx[0], idx.dtype)])
+  return jax.tree.map(lambda a: a[jnp.asarray(padded)], data), len(idx)
 
 
 def schedule(n: int, batch_size: int, epochs: int, max_steps: int = 0) -> tuple[int, int]:
@@ -91,8 +114,11 @@ def schedule(n: int, batch_size: int, epochs: int, max_steps: int = 0) -> tuple[
 
 def train_epoch(state, data: dict, key: jax.Array, *, step_fn: Callable, batch_size: int,
                 batch_sharding: NamedSharding | None = None,
-                augment_fn: Callable | None = None) -> tuple[Any, dict]:
+                augment_fn: Callable | None = None, n=None) -> tuple[Any, dict]:
   """Returns (state, mean metrics) after one pass of step_fn over data {'image', 'label', ...}.
+
+  `n` (may be traced): only the first n rows are examples, the rest padding (:func:`pad_rows`);
+  default all rows.
 
   `step_fn(state, batch, key) -> (state, metrics)` is a pure step (e.g. :func:`train_step` with
   model and tx bound, or a GAN step); `state.step` counts steps. The shuffle key folds in the step
@@ -101,7 +127,8 @@ def train_epoch(state, data: dict, key: jax.Array, *, step_fn: Callable, batch_s
   keyword arguments bound.
   """
   epoch_key = jax.random.fold_in(jax.random.fold_in(key, 0x5EED), state.step)
-  idx = epoch_indices(epoch_key, data['image'].shape[0], batch_size)
+  rows = data['image'].shape[0]
+  idx = epoch_indices(epoch_key, rows if n is None else n, batch_size, rows)
 
   def body(state, idx_b):
     batch = {name: array[idx_b] for name, array in data.items()}

@@ -82,6 +82,19 @@ def test_classic_augment_shares_and_labels():
   assert share.min() >= size // n and share.max() <= size // n + 1
 
 
+def test_classic_augment_of_padded_rois_uses_only_the_first_n():
+  """ROIs padded to 8 rows (values 1..5 real, 9 padding) with n = 5 traced: no output from the
+  padding, every ROI its equal share."""
+  values = jnp.array([1, 2, 3, 4, 5, 9, 9, 9], jnp.float32) / 10
+  imgs = jnp.broadcast_to(values[:, None, None, None], (8, 16, 16, 1))
+  fn = jax.jit(augment.classic_augment, static_argnums=4)
+  out, _ = fn(jax.random.key(0), imgs, jnp.zeros(8, jnp.int32), jnp.full((8,), 30.0), 23,
+              n=jnp.int32(5))
+  roi = np.rint(np.asarray(out[:, 8, 8, 0]) * 10).astype(int) - 1
+  share = np.bincount(roi, minlength=9)
+  assert share[5:].sum() == 0 and share[:5].min() == 4 and share[:5].max() == 5
+
+
 def test_classic_augment_variants_distinct_per_roi(images):
   """A ROI asked for several variants gets distinct ones (no repeats before 480)."""
   one = images[:1]

@@ -68,6 +68,25 @@ def test_epoch_indices_cover_every_example():
   assert set(np.asarray(idx).ravel().tolist()) == set(range(21))
 
 
+def test_epoch_indices_of_padded_set_never_draw_padding():
+  """n traced, rows padded to whole batches: every example once in the first n slots, then
+  random top-ups below n; one compilation for every n."""
+  fn = jax.jit(lambda key, n: train.epoch_indices(key, n, 8, 24))
+  for n in (17, 21, 24):
+    idx = np.asarray(fn(jax.random.key(n), jnp.int32(n))).ravel()
+    assert sorted(idx[:n].tolist()) == list(range(n))
+    assert idx.shape == (24,) and idx.max() < n
+  assert fn._cache_size() == 1
+
+
+def test_pad_rows():
+  data = {'image': jnp.arange(10.0)[:, None], 'label': jnp.arange(10) % 3}
+  padded, n = train.pad_rows(data, [7, 2, 5], 4)
+  assert n == 3
+  np.testing.assert_array_equal(padded['image'][:, 0], [7, 2, 5, 7])
+  np.testing.assert_array_equal(padded['label'], [1, 2, 2, 1])
+
+
 def test_four_devices_equal_one_device(setup):
   assert jax.device_count() >= 4, 'conftest fakes 4 CPU devices'
   tx, state, d = setup
