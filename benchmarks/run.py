@@ -16,7 +16,10 @@ jax_ms, torch_ms, speedup_vs_torch (= torch ms / jax ms) and % of peak. The step
 called one by one; training runs them inside ``lax.scan`` (``train.train_epoch``), so
 jax_scan_ms is the same JAX step timed that way too (--scan_steps steps as one epoch, median of
 3), and speedup_in_scan_vs_torch = torch ms / jax_scan_ms. Each JAX call pays a fixed cost that
-the loop pays once per epoch (README, Benchmarks).
+the loop pays once per epoch: XLA allocates the step's temp buffer (jax_temp_mb) afresh at every
+call and the kernel faults its pages in (jax_minor_faults_per_step, torch_minor_faults_per_step:
+median minor page faults of one step; README, Benchmarks). GLIBC_TUNABLES and XLA_FLAGS are
+recorded in the JSON.
 """
 
 import argparse
@@ -24,6 +27,7 @@ import functools
 import json
 import os
 import platform
+import resource
 import statistics
 import sys
 import time
@@ -218,14 +222,25 @@ def torch_flops(step) -> float:
   return float(counter.get_total_flops())
 
 
-def xla_flops(fn, *args) -> float | None:
+def xla_cost(fn, *args) -> tuple[float | None, float | None]:
+  """Returns (FLOPs, temp buffer MB) of the compiled step from XLA's analyses (best effort)."""
   try:
-    cost = fn.lower(*args).compile().cost_analysis()
+    compiled = fn.lower(*args).compile()
+  except Exception:
+    return None, None
+  flops = temp_mb = None
+  try:
+    cost = compiled.cost_analysis()
     if isinstance(cost, (list, tuple)):
       cost = cost[0]
-    return float(cost.get('flops', float('nan')))
-  except Exception:   # cost analysis is best effort
-    return None
+    flops = float(cost.get('flops', float('nan')))
+  except Exception:
+    pass
+  try:
+    temp_mb = compiled.memory_analysis().temp_size_in_bytes / 2 ** 20
+  except Exception:
+    pass
+  return flops, temp_mb
 
 
 def sgemm_peak(n: int = 4096, reps: int = 5) -> dict:
@@ -246,6 +261,13 @@ def _time(f) -> float:
   t = time.perf_counter()
   f()
   return time.perf_counter() - t
+
+
+def _faults(f) -> int:
+  """Returns the minor page faults of the process while f runs."""
+  before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+  f()
+  return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
 def scan_ms(step_fn, state, batch, key, steps: int, reps: int = 3) -> float:
@@ -269,7 +291,7 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
   key = jax.random.key(3)
   jax_scan_ms = scan_ms(step_fn, state, batch, key, scan_steps) if scan_steps else None
   fn = jax.jit(step_fn, donate_argnums=0)
-  flops_xla = xla_flops(fn, state, batch, key)
+  flops_xla, temp_mb = xla_cost(fn, state, batch, key)
   t_step, _ = torch_builder()
   flops = torch_flops(t_step)
   # Torch layout: NCHW (contiguous) vs channels_last, pick the faster in warm-up.
@@ -288,6 +310,8 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
     jax_times.append(_time(run_jax))
     torch_times.append(_time(t_step))
   jax_ms, torch_ms = 1e3 * statistics.median(jax_times), 1e3 * statistics.median(torch_times)
+  jax_faults = statistics.median(_faults(run_jax) for _ in range(3))
+  torch_faults = statistics.median(_faults(t_step) for _ in range(3))
   return {'jax_ms': round(jax_ms, 1), 'torch_ms': round(torch_ms, 1),
           'speedup_vs_torch': round(torch_ms / jax_ms, 3),
           'gflop_per_step': round(flops / 1e9, 2),
@@ -295,6 +319,9 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
           'jax_gflops': round(flops / jax_ms / 1e6, 1),
           'torch_gflops': round(flops / torch_ms / 1e6, 1),
           'jax_first_call_s': round(t_compile, 1),
+          'jax_temp_mb': None if temp_mb is None else round(temp_mb, 1),
+          'jax_minor_faults_per_step': int(jax_faults),
+          'torch_minor_faults_per_step': int(torch_faults),
           'jax_scan_ms': None if jax_scan_ms is None else round(jax_scan_ms, 1),
           'speedup_in_scan_vs_torch': (None if jax_scan_ms is None
                                        else round(torch_ms / jax_scan_ms, 3)),
@@ -332,6 +359,8 @@ def main():
     print(f'{name:<12} jax {r["jax_ms"]:9.1f} ms  torch {r["torch_ms"]:9.1f} ms  speed-up '
           f'{r["speedup_vs_torch"]:5.2f}x  {r["gflop_per_step"]:7.1f} GFLOP  jax '
           f'{r["jax_pct_of_peak"]:5.1f}% / torch {r["torch_pct_of_peak"]:5.1f}% of peak'
+          f'  page faults/step jax {r["jax_minor_faults_per_step"]} torch '
+          f'{r["torch_minor_faults_per_step"]}'
           + (f'  jax in scan {r["jax_scan_ms"]:.1f} ms/step ({r["speedup_in_scan_vs_torch"]:.2f}x)'
              if r['jax_scan_ms'] else ''),
           flush=True)
@@ -339,7 +368,8 @@ def main():
                      'cpu_count': os.cpu_count(), 'threads': args.threads},
          'versions': {'jax': jax.__version__, 'torch': torch.__version__,
                       'python': platform.python_version()},
-         'xla_flags': os.environ.get('XLA_FLAGS', ''), 'batch': BATCH,
+         'xla_flags': os.environ.get('XLA_FLAGS', ''),
+         'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''), 'batch': BATCH,
          'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'results': results,
          'date': time.strftime('%Y-%m-%d %H:%M:%S')}
   tmp = args.out + '.tmp'
