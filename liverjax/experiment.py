@@ -151,18 +151,18 @@ class Experiment:
     return out
 
   def training_set(self, arm: str, size: int, seed: int, fold: int,
-                   key: jax.Array) -> tuple[dict, jax.Array]:
+                   key: jax.Array) -> tuple[dict, np.int32]:
     """Returns (the device-resident training set {'image', 'label', 'diameter_px'} of one run,
     its number of examples n): rows past n are padding, never drawn (train.pad_rows)."""
     real, n = train.pad_rows(self.real, self.folds[fold][0], self.config.train.batch_size)
     if arm == 'none' or size == 0:
-      return real, jnp.int32(n)
+      return real, np.int32(n)
     if arm in GAN_ARMS:
       self.pool(arm, fold)   # trains the fold's GANs first: timed as GAN training, generation
     with self.stopwatch('augmentation'):
       train_set = jax.block_until_ready(
-          self._augmented_set(arm, size, seed, fold, key, real, jnp.int32(n)))
-    return train_set, jnp.int32(train_set['label'].shape[0])
+          self._augmented_set(arm, size, seed, fold, key, real, np.int32(n)))
+    return train_set, np.int32(train_set['label'].shape[0])
 
   def _augmented_set(self, arm, size, seed, fold, key, real, n) -> dict:
     n_classic = size if arm == 'classic' else self.config.synthetic.classic_size
