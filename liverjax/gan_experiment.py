@@ -83,14 +83,19 @@ class GANTrainer:
                               static_argnums=4)
 
   def training_set(self, key, images, labels, diameter_px, classes: list[int]) -> dict:
-    """Returns {'image', 'label'}: gcfg.augmented_per_class classic variants of each class."""
+    """Returns {'image', 'label'}: gcfg.augmented_per_class classic variants of each class.
+    A class's ROIs are padded to whole batches (train.pad_rows), so classes and folds of
+    similar size share one compilation of the augmentation."""
+    real = {'image': images, 'label': labels, 'diameter_px': diameter_px}
     parts_x, parts_y = [], []
     for c in classes:
-      idx = jnp.asarray(np.flatnonzero(np.asarray(labels) == c))
+      idx = np.flatnonzero(np.asarray(labels) == c)
       if idx.size == 0:
         raise data.DataError(f'GAN training set: no images of class {c}')
-      x, y = self.augment_fn(jax.random.fold_in(key, c), images[idx], labels[idx],
-                             diameter_px[idx], int(self.gcfg.augmented_per_class))
+      rois, n = train.pad_rows(real, idx, self.gcfg.batch_size)
+      x, y = self.augment_fn(jax.random.fold_in(key, c), rois['image'], rois['label'],
+                             rois['diameter_px'], int(self.gcfg.augmented_per_class),
+                             n=np.int32(n))
       parts_x.append(x)
       parts_y.append(y)
     return {'image': jnp.concatenate(parts_x), 'label': jnp.concatenate(parts_y)}
