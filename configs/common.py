@@ -87,7 +87,7 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
                           # textbook checkerboard); 4x4 ones evenly. acgan.py:quick grid
                           # energy (gan_experiment.grid_check, x the real ROIs'): 18-33x with
                           # 3x3, 5-13x with 4x4. A fainter grid stays (3-5x with gan_quick's
-                          # settings; DCGAN :quick 4-12x), also with 4x4 D kernels (tried)
+                          # settings; DCGAN :quick 3-12x), also with 4x4 D kernels (tried)
     g.d_kernel_size = 3   # the paper's 3x3
     g.learning_rate = 1e-4
     g.epochs = 50
