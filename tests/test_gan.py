@@ -119,6 +119,16 @@ def test_discriminator_steps_lower_its_loss_on_a_fixed_batch(kind, batch):
   assert losses[-1] < losses[0] - 0.1, losses
 
 
+def _sharded_epoch(setup, mesh):
+  """Returns the jitted GAN epoch (batches of 8) with its batches sharded over mesh."""
+  return jax.jit(functools.partial(train.train_epoch, step_fn=functools.partial(
+      gan.train_step, setup=setup), batch_size=8, batch_sharding=parallel.batch_sharded(mesh)))
+
+
+def _flat(tree) -> np.ndarray:
+  return np.concatenate([np.ravel(x) for x in jax.tree.leaves(jax.device_get(tree))])
+
+
 def test_gan_four_devices_equal_one(batch):
   setup = _small_setup('dcgan')
   state = gan.init_state(setup, jax.random.key(0))
@@ -130,10 +140,9 @@ def test_gan_four_devices_equal_one(batch):
                 jax.device_put(jax.tree.map(lambda a: a[:8], batch), parallel.batch_sharded(mesh)),
                 jax.random.key(2))
     steps.append(jax.device_get((s.g.params, s.d.params, s.d.model_state)))
-    fn = jax.jit(functools.partial(train.train_epoch, step_fn=functools.partial(
-        gan.train_step, setup=setup), batch_size=8, batch_sharding=parallel.batch_sharded(mesh)))
-    s, m = fn(jax.device_put(state, parallel.replicated(mesh)),
-              parallel.put_replicated(jax.device_get(batch), mesh), jax.random.key(2))
+    s, m = _sharded_epoch(setup, mesh)(jax.device_put(state, parallel.replicated(mesh)),
+                                       parallel.put_replicated(jax.device_get(batch), mesh),
+                                       jax.random.key(2))
     epochs.append(jax.device_get((s.g.params, s.d.model_state, m)))
   # One step on this batch: every parameter and statistic agrees to rounding.
   chex.assert_trees_all_close(steps[0], steps[1], rtol=1e-4, atol=1e-5)
@@ -146,9 +155,7 @@ def test_gan_four_devices_equal_one(batch):
   # constant, so some of D's batch-norm channels on it have a variance below BN's epsilon
   # (1.2e-6 measured) and amplify rounding. So: parameters within 2 x steps x lr, metrics to 1e-4.
   lr, n_steps = 2e-4, 2
-  a = np.concatenate([np.ravel(x) for x in jax.tree.leaves(epochs[0][:2])])
-  b = np.concatenate([np.ravel(x) for x in jax.tree.leaves(epochs[1][:2])])
-  assert np.abs(a - b).max() <= 2 * n_steps * lr
+  assert np.abs(_flat(epochs[0][:2]) - _flat(epochs[1][:2])).max() <= 2 * n_steps * lr
   chex.assert_trees_all_close(epochs[0][2], epochs[1][2], rtol=1e-4, atol=1e-5)
 
 
@@ -162,13 +169,11 @@ def test_gan_four_devices_equal_one_with_sgd_for_most_batches(batch):
   runs = []
   for n in (1, 4):
     mesh = parallel.make_mesh(n)
-    fn = jax.jit(functools.partial(train.train_epoch, step_fn=functools.partial(
-        gan.train_step, setup=setup), batch_size=8, batch_sharding=parallel.batch_sharded(mesh)))
-    s0, data = jax.device_put(state, parallel.replicated(mesh)), parallel.put_replicated(
-        jax.device_get(batch), mesh)
-    runs.append([np.concatenate([np.ravel(x) for x in jax.tree.leaves(jax.device_get(
-        (s.g.params, s.d.params, s.d.model_state)))])
-                 for s, _ in (fn(s0, data, jax.random.key(k)) for k in range(16))])
+    fn = _sharded_epoch(setup, mesh)
+    s0 = jax.device_put(state, parallel.replicated(mesh))
+    data = parallel.put_replicated(jax.device_get(batch), mesh)
+    ends = [fn(s0, data, jax.random.key(k))[0] for k in range(16)]
+    runs.append([_flat((s.g.params, s.d.params, s.d.model_state)) for s in ends])
   diffs = np.array([np.abs(a - b).max() for a, b in zip(*runs)])
   assert np.median(diffs) < 1e-6, diffs
   assert (diffs < 1e-5).sum() >= 12, diffs
