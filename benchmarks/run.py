@@ -201,6 +201,7 @@ def steps_to_run():
   half.d_widths = tuple(w // 2 for w in half.d_widths)
   acgan = common.gan_config('acgan')
   quick = common.gan_quick(common.gan_config('dcgan'))
+  quick.ema_decay = 0.0   # the weight average is not part of the PyTorch step
   return {
       'classifier': ('paper classifier (32/64/128, dense 500), SGD Nesterov',
                      lambda: jax_classifier_step(base), lambda: torch_classifier_step(base)),

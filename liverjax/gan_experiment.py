@@ -56,7 +56,8 @@ def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
                       g_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
                       d_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
                       z_dim=gcfg.z_dim, num_classes=max(1, num_classes if gcfg.kind == 'acgan'
-                                                        else 1))
+                                                        else 1),
+                      ema_decay=float(gcfg.get('ema_decay', 0.0)))
 
 
 def model_names(kind: str, classes) -> list[tuple[str, list[int]]]:
@@ -78,6 +79,7 @@ class GANTrainer:
         train.train_epoch, step_fn=step_fn, batch_size=gcfg.batch_size,
         batch_sharding=parallel.batch_sharded(mesh)), donate_argnums=0)
     self.sample_fn = jax.jit(functools.partial(gan.sample, setup), static_argnames=('n',))
+    self.refresh_fn = jax.jit(functools.partial(gan.refresh_ema, setup))
     self.augment_fn = jax.jit(functools.partial(
         augment.classic_augment, scale_range=tuple(scale_range), shift_cap_px=shift_cap_px),
                               static_argnums=4)
@@ -109,6 +111,7 @@ class GANTrainer:
           grid_labels: list[int]) -> gan.GANState:
     """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""
     k_init, k_train, k_fixed = jax.random.split(key, 3)
+    k_stats = jax.random.fold_in(k_fixed, 1)   # the EMA generator's standing statistics
     state = jax.device_put(gan.init_state(self.setup, k_init), parallel.replicated(self.mesh))
     mngr = wd.checkpoint_manager(ckpt_dir, max_to_keep=2)   # a spare, should the latest be lost
     start, state = wd.restore_latest(mngr, state)
@@ -128,6 +131,8 @@ class GANTrainer:
       self.writer.scalars(step, metrics, prefix=f'{name}/')
       progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
       if done % self.gcfg.checkpoint_every == 0 or done == epochs:
+        if state.g_ema is not None:
+          state = self.refresh_fn(state, k_stats)
         wd.save_state(mngr, done, state)
         self.writer.image(step, self.fixed_grid(state, k_fixed, grid_labels), f'{name}/samples')
       progress.update(steps)
@@ -136,7 +141,8 @@ class GANTrainer:
 
   def fixed_grid(self, state: gan.GANState, key: jax.Array, labels: list[int]) -> np.ndarray:
     """Returns a uint8 grid of GRID_N samples per label from fixed noise."""
-    images = [self.sample_fn(state.g, key, n=GRID_N, label=c) for c in labels]
+    g = gan.sampling_generator(state)
+    images = [self.sample_fn(g, key, n=GRID_N, label=c) for c in labels]
     return grid.make_grid(np.concatenate(jax.device_get(images)), ncol=16)
 
 
@@ -160,13 +166,14 @@ def train_and_sample(trainer: GANTrainer, real: dict, classes, key: jax.Array, c
                                        cls)
       state = trainer.fit(prefix + name, train_set, k_fit,
                           os.path.join(ckpt_root, name, 'checkpoints'), progress, cls)
+    g = gan.sampling_generator(state)
     for c in cls:
       real_c = np.asarray(real['image'])[np.asarray(real['label']) == c]
       with sw('generation'):
-        images = np.asarray(trainer.sample_fn(state.g, jax.random.fold_in(k_sample, c),
+        images = np.asarray(trainer.sample_fn(g, jax.random.fold_in(k_sample, c),
                                               n=int(n_per_class), label=c))
       if grid_dir is not None:
-        fixed = trainer.sample_fn(state.g, jax.random.split(k_fit, 3)[2], n=GRID_N, label=c)
+        fixed = trainer.sample_fn(g, jax.random.split(k_fit, 3)[2], n=GRID_N, label=c)
         grid.save_grid(os.path.join(grid_dir, f'{classes[c]}.png'), np.asarray(fixed), ncol=8,
                        scale=2)
         grid.save_grid(os.path.join(grid_dir, f'real_{classes[c]}.png'), real_c[:GRID_N], ncol=8,
@@ -299,5 +306,5 @@ def load_generator(workdir: str):
     mngr.close()
     if step is None:
       raise wd.WorkdirError(f'{workdir}: no checkpoint for {name}')
-    generators[name] = state.g
+    generators[name] = gan.sampling_generator(state)
   return setup, generators, classes

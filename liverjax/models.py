@@ -61,17 +61,20 @@ class DCGANGenerator(nn.Module):
   4 -> 8 -> 16 -> 32 -> 64 for the paper's widths (1024, 512, 256, 128). Layers followed by batch
   norm have no bias (it would be cancelled by the normalisation; its gradient is zero and Adam
   would only amplify rounding noise). With num_classes > 0 the class enters as a one-hot vector
-  concatenated to z (the ACGAN generator).
+  concatenated to z (the ACGAN generator). bn_momentum is the batch norms' running-average
+  momentum; ``gan.standing_stats`` clones the module with 0 to read a batch's exact statistics.
   """
   widths: Sequence[int] = (1024, 512, 256, 128)
   kernel_size: int = 5
   num_classes: int = 0
+  bn_momentum: float = 0.9
 
   @nn.compact
   def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
     if self.num_classes:
       z = jnp.concatenate([z, jax.nn.one_hot(labels, self.num_classes, dtype=z.dtype)], -1)
-    bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)
+    bn = lambda: nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
+                              epsilon=1e-5)
     x = nn.Dense(4 * 4 * self.widths[0], use_bias=False, kernel_init=DCGAN_INIT)(z)
     x = nn.relu(bn()(x.reshape(z.shape[0], 4, 4, self.widths[0])))
     for width in self.widths[1:]:

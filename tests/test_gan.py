@@ -1,3 +1,4 @@
+import dataclasses
 import functools
 import os
 
@@ -192,6 +193,51 @@ def test_checkpoint_round_trip_reproduces_samples(batch, tmp_path):
   b = gan.sample(setup, restored.g, jax.random.key(7), 10, label=2)
   np.testing.assert_array_equal(a, b)
   assert a.shape == (10, 64, 64, 1) and 0 <= float(a.min()) and float(a.max()) <= 1
+  # the EMA generator (smoke configs keep one) with its standing statistics too
+  assert setup.ema_decay > 0
+  state = gan.refresh_ema(setup, state, jax.random.key(3))
+  workdir.save_state(mngr, 2, state)
+  _, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'c')),
+                                       gan.init_state(setup, jax.random.key(5)))
+  a = gan.sample(setup, gan.sampling_generator(state), jax.random.key(7), 10, label=2)
+  b = gan.sample(setup, gan.sampling_generator(restored), jax.random.key(7), 10, label=2)
+  np.testing.assert_array_equal(a, b)
+
+
+def test_ema_generator_averages_weights_without_changing_training(batch):
+  setup = _small_setup('dcgan')
+  plain = dataclasses.replace(setup, ema_decay=0.0)
+  assert gan.init_state(plain, jax.random.key(0)).g_ema is None
+  step = jax.jit(functools.partial(gan.train_step, setup=setup))
+  plain_step = jax.jit(functools.partial(gan.train_step, setup=plain))
+  state, ref = gan.init_state(setup, jax.random.key(0)), gan.init_state(plain, jax.random.key(0))
+  expected = state.g.params
+  for t in range(4):
+    state, _ = step(state, batch, jax.random.key(1))
+    ref, _ = plain_step(ref, batch, jax.random.key(1))
+    d = min(setup.ema_decay, (1 + t) / (10 + t))
+    expected = jax.tree.map(lambda e, p: d * e + (1 - d) * p, expected, state.g.params)
+  assert ref.g_ema is None
+  chex.assert_trees_all_equal((state.g.params, state.d.params), (ref.g.params, ref.d.params))
+  chex.assert_trees_all_close(state.g_ema.params, expected, rtol=1e-5, atol=1e-6)
+  assert not np.allclose(_flat(state.g_ema.params), _flat(state.g.params))
+  assert gan.sampling_generator(ref) is ref.g and gan.sampling_generator(state) is state.g_ema
+
+
+@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
+def test_standing_stats_are_the_batch_statistics_of_fresh_samples(kind, batch):
+  setup = _small_setup(kind)
+  state, _ = jax.jit(functools.partial(gan.train_step, setup=setup))(
+      gan.init_state(setup, jax.random.key(0)), batch, jax.random.key(1))
+  key, n = jax.random.key(4), 48
+  g = gan.standing_stats(setup, state.g_ema, key, n=n)
+  k_z, k_y = jax.random.split(key)   # the samples standing_stats draws
+  z, y = gan.sample_z(k_z, n, setup.z_dim), jax.random.randint(k_y, (n,), 0, setup.num_classes)
+  train_mode, _ = gan.generate(setup, g, z, y, True)      # normalised by this batch's statistics
+  eval_mode, _ = gan.generate(setup, g, z, y, False)      # by the standing statistics
+  np.testing.assert_allclose(eval_mode, train_mode, atol=2e-5)
+  stale, _ = gan.generate(setup, state.g_ema, z, y, False)
+  assert np.abs(np.asarray(stale) - np.asarray(train_mode)).max() > 1e-2
 
 
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
