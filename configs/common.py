@@ -98,28 +98,34 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
 
 
 def gan_quick(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Returns g shrunk to ~6-10 minutes on a 2-core CPU: 1/8 widths, the paper's epochs.
+  """Returns g shrunk to ~5-8 minutes on a 2-core CPU: 1/8 widths (the ACGAN's generator 1/4),
+  the paper's epochs.
 
   ACGAN, :quick only: no discriminator dropout and lr 2e-4 (the paper: 0.5 and 1e-4). With the
   paper's values at 1/8 widths (8-channel first layers), D's real/fake output sat at chance
   (mean D(x) = D(G(z)) = 0.50) from about step 300 and the samples of each class looked alike
   (diversity 39-55% of the real ROIs'); dropout 0.25 did not change that, nor did batch norm in D.
   Without dropout and at 2e-4: diversity 92% (cyst), 65% (metastasis), 83% (hemangioma), round
-  cysts and lobulated hemangiomas (acgan.py:quick, 2026-11-26).
+  cysts and lobulated hemangiomas (acgan.py:quick, 2026-11-26). Its one generator serves three
+  classes, so it gets 1/4 widths (128/64/32/16, the width of each DCGAN :quick generator): at
+  1/8, metastases looked alike (diversity 53%; cyst 88%, hemangioma 82%; grid 3.1-6.0x the real
+  ROIs'); at 1/4, 81% (cyst 83%, hemangioma 82%; grid 4.9-7.3x) and varied irregular lesions, for
+  6.0 instead of 4.8 minutes (one run each, 2026-11-26).
 
   Both: samples come from an exponential moving average of the generator's weights (ema_decay
-  0.999, with a warm-up; gan.py), not in the paper (aug_experiment's 120-step GANs turn it off). dcgan.py:quick without it: metastases were
-  dark blotchy blobs under a fine grid (grid energy 8.0x the real ROIs'), cysts 3.3x, hemangiomas
-  3.2x; with it (same run otherwise, 2026-11-26): 3.2x, 2.0x, 2.6x, the metastases irregular,
-  heterogeneous hypodense lesions with blurred margins and a CT-like noise grain, diversity
-  92-106% of the real ROIs'. Its cost per step is below this machine's run-to-run noise.
+  0.999, with a warm-up; gan.py), not in the paper (aug_experiment's 120-step GANs turn it off).
+  dcgan.py:quick without it: metastases were dark blotchy blobs under a fine grid (grid energy
+  8.0x the real ROIs'), cysts 3.3x, hemangiomas 3.2x; with it (same run otherwise, 2026-11-26):
+  3.2x, 2.0x, 2.6x, the metastases irregular, heterogeneous hypodense lesions with blurred margins
+  and a CT-like noise grain, diversity 92-106% of the real ROIs'. Its cost per step is below this
+  machine's run-to-run noise.
 
   DCGAN metastases at these widths still lack the real ones' occasional thin rim. Tried on the
   metastasis model alone (before the EMA), none gave a rim: D widths x2 (grid 2.5x the real ROIs'
   instead of 4.7x, but an 8-px periodic texture; 1.5x the time), D lr 4e-4, 140 epochs (grid
   6.7x: worse), G widths 128/64/64/32 (2.2x the G FLOPs; grid 12x, samples alike: worse).
   """
-  g.g_widths = tuple(w // 8 for w in g.g_widths)
+  g.g_widths = tuple(w // (4 if g.kind == 'acgan' else 8) for w in g.g_widths)
   g.d_widths = tuple(max(8, w // 8) for w in g.d_widths)
   if g.kind == 'acgan':
     g.dropout = 0.0
@@ -162,9 +168,10 @@ def gan_job(kind: str, arg=None) -> ml_collections.ConfigDict:
 def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDict:
   """Returns the synthetic-augmentation experiment with GAN arms `kinds` for variant arg.
 
-  No arg: the paper's protocol. 'quick': about 10 minutes on a 2-core CPU (narrower classifier,
-  classic set of 1000, 200 synthetic images per class, 1/8-width GANs trained 120 steps per model,
-  3 seeds; far too little GAN training to expect the paper's gain). 'smoke': seconds, for tests.
+  No arg: the paper's protocol. 'quick': 5-6 minutes on a 2-core CPU (narrower classifier,
+  classic set of 1000, 200 synthetic images per class, gan_quick's GANs trained 120 steps per
+  model, 3 seeds; far too little GAN training to expect the paper's gain; dcgan_aug.py 5:55 and
+  acgan_aug.py 4:35 measured on 2026-11-26). 'smoke': seconds, for tests.
   """
   c = base_config()
   c.arms = ('none', 'classic') + tuple(kinds)
