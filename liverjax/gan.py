@@ -17,8 +17,7 @@ Images are in [0, 1] outside and [-1, 1] inside the GAN.
 With ``setup.ema_decay`` > 0 the state also carries ``g_ema``: an exponential moving average of
 the generator's weights after each step (decay min(ema_decay, (1 + t) / (10 + t)) at step t, so a
 short run of t steps averages over roughly its last t/9), which samples with its own batch-norm
-statistics (:func:`standing_stats`, refreshed by :func:`refresh_ema` before checkpoints and
-sampling).
+statistics (:func:`standing_stats`, refreshed by :func:`refresh_ema` before every checkpoint).
 :func:`sampling_generator` returns it, or the trained generator itself when ema_decay is 0 (the
 paper). The average of the last iterates carries less of the step-to-step noise of any one of
 them: in ``dcgan.py:quick`` the fine-grid energy fell from 8.0x the real ROIs' to 3.2x for
