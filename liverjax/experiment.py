@@ -16,6 +16,10 @@ real test ROIs and writes ``runs/<run>.json``. A re-run with the same workdir sk
 and resumes unfinished ones from their latest checkpoint (saved every
 ``config.train.checkpoint_every`` epochs); keys derive from (seed, fold, size), so the results
 equal those of an uninterrupted run.
+
+After the runs, GAN arms get two checks of their synthetic pools in results.json and the report:
+diversity (``gan_experiment.diversity_check``, collapse) and class fidelity (:func:`gan_fidelity`:
+does a classifier trained on real images only recognise each synthetic image's class?).
 """
 
 from __future__ import annotations
@@ -150,6 +154,17 @@ class Experiment:
         out[f'{kind}_fold{fold}'] = wd.read_json(self.diversity_path(kind, fold))
     return out
 
+  def load_classifier(self, name: str):
+    """Returns (epoch, state) of run `name`'s latest checkpoint, or (None, None) if it has none."""
+    template = jax.device_put(
+        train.init_state(self.model, self.tx, jax.random.key(0),
+                         jnp.zeros(self.ds.images.shape[1:], jnp.float32)),
+        parallel.replicated(self.mesh))
+    mngr = wd.checkpoint_manager(os.path.join(self.workdir, 'checkpoints', name))
+    epoch, state = wd.restore_latest(mngr, template)
+    mngr.close()
+    return (None, None) if epoch is None else (epoch, state)
+
   def training_set(self, arm: str, size: int, seed: int, fold: int,
                    key: jax.Array) -> tuple[dict, np.int32]:
     """Returns (the device-resident training set {'image', 'label', 'diameter_px'} of one run,
@@ -277,6 +292,51 @@ def summarize(records: list[dict], classes, config) -> dict:
   return {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
 
 
+def gan_fidelity(exp: Experiment, records: list[dict]) -> dict:
+  """Returns {kind: ...}: how many of each GAN arm's synthetic images a classifier trained on real
+  images only assigns to their intended class ("GAN-test", Shmelkov et al. 2018, ECCV: "How good
+  is my GAN?"), beside the same classifier's sensitivity on the real test ROIs.
+
+  The classifier of fold k is the classic run that the GAN arm's training sets are built on (size
+  config.synthetic.classic_size, the first seed, fold k): trained without synthetic images. Its
+  input is the fold's whole synthetic pool (max(synthetic.per_class) images per class). A class
+  whose synthetic share is far below its real-test sensitivity has synthetic images that lack
+  what the classifier recognises that class by (wrong-class or unrealistic lesions). A share near
+  or above it does not prove realism: images can be recognisable yet too alike (see the
+  diversity check). Empty without the classic arm at that size.
+  """
+  cfg = exp.config
+  size, seed = int(cfg.synthetic.classic_size), int(cfg.seeds[0])
+  if 'classic' not in cfg.arms or size not in [int(s) for s in cfg.classic.sizes]:
+    return {}
+  classes, k = list(exp.ds.classes), len(exp.ds.classes)
+  real_cm = {r['fold']: np.asarray(r['confusion']) for r in records
+             if (r['arm'], r['size'], r['seed']) == ('classic', size, seed)}
+  out = {}
+  for kind in [a for a in cfg.arms if a in GAN_ARMS]:
+    folds = []
+    for fold in range(cfg.folds):
+      name = run_name('classic', size, seed, fold)
+      epoch, state = exp.load_classifier(name)
+      if epoch is None or fold not in real_cm:
+        continue
+      images, labels = exp.pool(kind, fold)
+      preds = np.asarray(jnp.argmax(exp.predict_fn(state, images), -1))
+      cm = evaluation.confusion_matrix(np.asarray(labels), preds, k)
+      folds.append({'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
+                    'synthetic': evaluation.metrics_from_confusion(cm)['sensitivity'],
+                    'real_test': evaluation.metrics_from_confusion(real_cm[fold])['sensitivity']})
+    if not folds:
+      continue
+    mean = lambda key, c: float(np.nanmean([f[key][c] for f in folds]))
+    out[kind] = {
+        'per_class': {name: {'synthetic': mean('synthetic', c), 'real_test': mean('real_test', c)}
+                      for c, name in enumerate(classes)},
+        'synthetic_confusion': np.sum([f['synthetic_confusion'] for f in folds], 0).tolist(),
+        'folds': folds}
+  return out
+
+
 def train_and_evaluate(config, workdir: str) -> dict:
   """Runs the experiment the config describes in workdir and returns the results.json content."""
   # Everything that can be refused (data, folds, mesh, config) is checked before the first write.
@@ -311,6 +371,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
       results['gan_diversity'] = diversity
       results['collapsed_generators'] = sorted(f'{pool}/{c}' for pool, d in diversity.items()
                                                for c, v in d.items() if v['collapsed'])
+    fidelity = gan_fidelity(exp, records)
+    if fidelity:
+      results['gan_fidelity'] = fidelity
     wd.write_json(os.path.join(workdir, 'results.json'), results)
     report.write(exp, results)   # every process: its t-SNE features are a sharded computation
     exp.writer.close()

@@ -3,7 +3,7 @@
 Sections: data and config; the arms table (accuracy, sensitivity and specificity, macro and micro,
 95% intervals); paired tests between arms; the sweep curves (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
-per class (fold 0, fixed noise); a t-SNE of the classifier's penultimate features for real test
+per class (fold 0, fixed noise); GAN diversity and class fidelity; a t-SNE of the classifier's penultimate features for real test
 ROIs and synthetic images (as the paper's figure). Everything is read from results.json, the run
 records and the checkpoints, so the report can be rebuilt without training.
 """
@@ -13,11 +13,10 @@ from __future__ import annotations
 import html
 import os
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from liverjax import parallel, train, tsne, workdir as wd
+from liverjax import tsne, workdir as wd
 
 METRICS = (('accuracy', 'accuracy'), ('sensitivity_macro', 'sens. macro'),
            ('specificity_macro', 'spec. macro'), ('sensitivity_micro', 'sens. micro'),
@@ -90,12 +89,7 @@ def _plot_tsne(exp, results: dict, fig_dir: str) -> tuple[str, str] | None:
   arm = gan_arms[0] if gan_arms else cfg.arms[-1]
   size, seed, fold = results['arms'][arm]['size'], cfg.seeds[0], 0
   name = experiment.run_name(arm, size, seed, fold)
-  template = jax.device_put(
-      train.init_state(exp.model, exp.tx, jax.random.key(0), jnp.zeros((64, 64, 1))),
-      parallel.replicated(exp.mesh))
-  mngr = wd.checkpoint_manager(os.path.join(exp.workdir, 'checkpoints', name))
-  step, state = wd.restore_latest(mngr, template)
-  mngr.close()
+  step, state = exp.load_classifier(name)
   if step is None:
     return None
   test_idx = exp.folds[fold][1]
@@ -198,6 +192,20 @@ def markdown(exp, results: dict) -> str:
              f'{v["grid"]["ratio"]:.1f}x']
             for pool, d in results['gan_diversity'].items() for c, v in d.items()]
     lines += _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status', 'grid vs real'],
+                    rows)
+  if results.get('gan_fidelity'):
+    lines += ['## GAN class fidelity ("GAN-test")', '',
+              'Share of each class\'s synthetic images that a classifier trained on real images '
+              'only assigns to that class, beside that classifier\'s sensitivity on the real test '
+              'ROIs (mean over folds). The classifier of each fold is the classic run the GAN arm '
+              f'builds on (classic set of {exp.config.synthetic.classic_size}, seed '
+              f'{exp.config.seeds[0]}). Far below the real figure: the synthetic images lack what '
+              'the classifier recognises the class by. Near or above it: recognisable, which alone '
+              'does not make them realistic or varied (see the diversity table above). After Shmelkov et '
+              'al. 2018, "How good is my GAN?".', '']
+    rows = [[kind, c, f'{100 * v["synthetic"]:.0f}%', f'{100 * v["real_test"]:.0f}%']
+            for kind, f in results['gan_fidelity'].items() for c, v in f['per_class'].items()]
+    lines += _table(['GAN', 'class', 'synthetic images assigned to it', 'real test sensitivity'],
                     rows)
   t = _plot_tsne(exp, results, fig_dir)
   if t is not None:

@@ -168,6 +168,24 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   assert 'grid vs real' in report_md
   if results['collapsed_generators']:
     assert 'Warning: collapsed generator(s)' in report_md and 'COLLAPSED' in report_md
+  # GAN-test: the fold's classic classifier (no synthetic images) on the fold's synthetic pool.
+  fid = results['gan_fidelity']['dcgan']
+  assert [f['fold'] for f in fid['folds']] == [0, 1, 2]
+  for f in fid['folds']:
+    assert f['classifier'] == f'classic_n64_seed0_fold{f["fold"]}'
+    classic = json.loads((tmp_path / 'runs' / f'{f["classifier"]}.json').read_text())
+    assert f['real_test'] == classic['sensitivity']
+    assert np.sum(f['synthetic_confusion'], 1).tolist() == [16, 16, 16]   # max(per_class) each
+  fold0 = fid['folds'][0]
+  done = experiment.Experiment(config, str(tmp_path))
+  _, state = done.load_classifier('classic_n64_seed0_fold0')
+  images, labels = done.pool('dcgan', 0)          # restored from the GAN checkpoints
+  logits = done.model.apply({'params': state.params, **state.model_state}, images)
+  cm = np.zeros((3, 3), int)
+  np.add.at(cm, (np.asarray(labels), np.asarray(logits).argmax(-1)), 1)
+  assert cm.tolist() == fold0['synthetic_confusion']
+  assert fid['per_class']['cyst']['synthetic'] == np.mean([f['synthetic'][0] for f in fid['folds']])
+  assert 'GAN class fidelity' in report_md
 
   # Interrupt: lose a GAN-arm run and the last checkpoint of one fold's GAN; the re-run resumes
   # the GAN from its earlier checkpoint and reproduces results.json exactly.
