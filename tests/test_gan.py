@@ -291,3 +291,29 @@ def test_launch_gan_smoke_end_to_end(kind, tmp_path):
   from liverjax import sample
   images, labels, got_classes = sample.generate(work, 5)
   assert images.shape == (15, 64, 64, 1) and list(got_classes) == list(classes)
+
+
+def test_gan_test_counts_samples_assigned_to_their_class(tmp_path):
+  """liverjax.gan_test: the confusion of samples.npz under a given classifier, per intended class;
+  and the reference classifier trains on an independent phantom and scores a fresh one."""
+  from liverjax import errors, gan_test, workdir
+  classes = ('cyst', 'metastasis', 'hemangioma')
+  labels = np.repeat(np.arange(3), 4).astype(np.int32)
+  images = np.random.default_rng(0).random((12, 64, 64, 1)).astype(np.float32)
+  gan_experiment.write_samples(str(tmp_path / 'samples.npz'), images, labels, classes)
+  # A stand-in classifier: right for cysts, metastasis -> hemangioma, hemangioma half right.
+  fake = lambda x: np.array([0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 1, 1])
+  r = gan_test.gan_test(str(tmp_path), fake, [0.9, 0.8, 0.7], classes)
+  assert r['synthetic_confusion'] == [[4, 0, 0], [0, 0, 4], [0, 2, 2]]
+  assert [v['synthetic'] for v in r['per_class'].values()] == [1.0, 0.0, 0.5]
+  assert r['per_class']['hemangioma']['real_reference'] == 0.7
+  assert workdir.read_json(str(tmp_path / 'gan_test.json')) == r
+  with pytest.raises(errors.ConfigError, match='classes'):
+    gan_test.gan_test(str(tmp_path), fake, [0.9, 0.8, 0.7], ('a', 'b', 'c'))
+  phantom_cfg = {'counts': [53, 64, 65], 'seed': 0, 'noise_hu': 18.0, 'contrast': 1.0,
+                 'overlap': 0.25}
+  predict, reference, got = gan_test.reference_classifier(phantom_cfg, per_class=4, augmented=64,
+                                                          epochs=1, features=(4, 8, 8), dense=16)
+  assert tuple(got) == classes and len(reference) == 3
+  assert all(0.0 <= s <= 1.0 for s in reference)
+  assert predict(images).shape == (12,) and set(predict(images).tolist()) <= {0, 1, 2}
