@@ -98,35 +98,42 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
 
 
 def gan_quick(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Returns g shrunk to ~5-8 minutes on a 2-core CPU: 1/8 widths (the ACGAN's generator 1/4),
-  the paper's epochs.
+  """Returns g shrunk to ~11-12 minutes on a 2-core CPU: the paper's epochs, 1/4 discriminator
+  widths, 1/8 generator widths (the ACGAN's one generator for three classes: 1/4).
+
+  Discriminators at 1/4, not 1/8 (one run each, 2026-11-26; grid = fine-grid energy as a multiple
+  of the real ROIs'; GAN-test = share of samples that a classifier trained on an independent
+  phantom, ``python -m liverjax.gan_test``, assigns to their class; it recognises 100 / 83 / 79%
+  of real cysts / metastases / hemangiomas):
+  - dcgan.py:quick, D 8/16/32/64 -> 16/32/64/128: grid 2.0-3.2x -> 0.5-0.6x, diversity 92-106%
+    -> 93-101% of the real ROIs', GAN-test 98/86/70% -> 100/87/84%; hemangiomas now mostly
+    show their bright nodules; 7.3 -> 11.4 minutes.
+  - acgan.py:quick, D 8/8/16/32/64/64 -> 8/16/32/64/128/128: grid 4.9-7.3x -> 1.6-2.2x (a
+    fine grid had covered every sample), diversity 81-83% -> 86-88%, GAN-test 100/100/60% ->
+    100/98/74%; 6.0 -> 11.7 minutes.
 
   ACGAN, :quick only: no discriminator dropout and lr 2e-4 (the paper: 0.5 and 1e-4). With the
   paper's values at 1/8 widths (8-channel first layers), D's real/fake output sat at chance
   (mean D(x) = D(G(z)) = 0.50) from about step 300 and the samples of each class looked alike
   (diversity 39-55% of the real ROIs'); dropout 0.25 did not change that, nor did batch norm in D.
   Without dropout and at 2e-4: diversity 92% (cyst), 65% (metastasis), 83% (hemangioma), round
-  cysts and lobulated hemangiomas (acgan.py:quick, 2026-11-26). Its one generator serves three
-  classes, so it gets 1/4 widths (128/64/32/16, the width of each DCGAN :quick generator): at
-  1/8, metastases looked alike (diversity 53%; cyst 88%, hemangioma 82%; grid 3.1-6.0x the real
-  ROIs'); at 1/4, 81% (cyst 83%, hemangioma 82%; grid 4.9-7.3x) and varied irregular lesions, for
-  6.0 instead of 4.8 minutes (one run each, 2026-11-26).
+  cysts and lobulated hemangiomas (acgan.py:quick, 2026-11-26). Its generator at 1/4 widths
+  (128/64/32/16, the width of each DCGAN :quick generator) instead of 1/8: metastasis diversity
+  81% instead of 53%, varied irregular lesions (D at 1/8 then; one run each, 2026-11-26).
 
   Both: samples come from an exponential moving average of the generator's weights (ema_decay
   0.999, with a warm-up; gan.py), not in the paper (aug_experiment's 120-step GANs turn it off).
-  dcgan.py:quick without it: metastases were dark blotchy blobs under a fine grid (grid energy
-  8.0x the real ROIs'), cysts 3.3x, hemangiomas 3.2x; with it (same run otherwise, 2026-11-26):
-  3.2x, 2.0x, 2.6x, the metastases irregular, heterogeneous hypodense lesions with blurred margins
-  and a CT-like noise grain, diversity 92-106% of the real ROIs'. Its cost per step is below this
-  machine's run-to-run noise.
+  dcgan.py:quick without it (D at 1/8): metastases were dark blotchy blobs under a fine grid (grid
+  8.0x), cysts 3.3x, hemangiomas 3.2x; with it (same run otherwise, 2026-11-26): 3.2x, 2.0x,
+  2.6x, the metastases irregular, heterogeneous hypodense lesions with blurred margins and a
+  CT-like noise grain. Its cost per step is below this machine's run-to-run noise.
 
   DCGAN metastases at these widths still lack the real ones' occasional thin rim. Tried on the
-  metastasis model alone (before the EMA), none gave a rim: D widths x2 (grid 2.5x the real ROIs'
-  instead of 4.7x, but an 8-px periodic texture; 1.5x the time), D lr 4e-4, 140 epochs (grid
-  6.7x: worse), G widths 128/64/64/32 (2.2x the G FLOPs; grid 12x, samples alike: worse).
+  metastasis model alone (before the EMA, D at 1/8), none gave a rim: D widths x2, D lr 4e-4, 140
+  epochs (grid 6.7x: worse), G widths 128/64/64/32 (2.2x the G FLOPs; grid 12x, alike: worse).
   """
   g.g_widths = tuple(w // (4 if g.kind == 'acgan' else 8) for w in g.g_widths)
-  g.d_widths = tuple(max(8, w // 8) for w in g.d_widths)
+  g.d_widths = tuple(max(8, w // 4) for w in g.d_widths)
   if g.kind == 'acgan':
     g.dropout = 0.0
     g.learning_rate = 2e-4
@@ -168,10 +175,12 @@ def gan_job(kind: str, arg=None) -> ml_collections.ConfigDict:
 def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDict:
   """Returns the synthetic-augmentation experiment with GAN arms `kinds` for variant arg.
 
-  No arg: the paper's protocol. 'quick': 5-6 minutes on a 2-core CPU (narrower classifier,
+  No arg: the paper's protocol. 'quick': 5-8 minutes on a 2-core CPU (narrower classifier,
   classic set of 1000, 200 synthetic images per class, gan_quick's GANs trained 120 steps per
-  model, 3 seeds; far too little GAN training to expect the paper's gain; dcgan_aug.py 5:55 and
-  acgan_aug.py 4:35 measured on 2026-11-26). 'smoke': seconds, for tests.
+  model, 3 seeds; far too little GAN training to expect the paper's gain; dcgan_aug.py 7:32 and
+  acgan_aug.py 5:16 measured on 2026-11-26; with gan_quick's 1/4-width discriminators, 1 of 9
+  DCGANs and 8 of 9 ACGAN class sets flagged collapsed, 5 and 6 of 9 with 1/8 widths, 5:55 and
+  4:35). 'smoke': seconds, for tests.
   """
   c = base_config()
   c.arms = ('none', 'classic') + tuple(kinds)
