@@ -209,7 +209,8 @@ def steps_to_run():
                 lambda: jax_gan_step(dcgan, 1), lambda: torch_gan_step(dcgan, 1)),
       'dcgan_half': ('DCGAN, half widths G 512 / D 256, D+G update',
                      lambda: jax_gan_step(half, 1), lambda: torch_gan_step(half, 1)),
-      'dcgan_quick': ('DCGAN, :quick widths G 128 / D 64, D+G update',
+      'dcgan_quick': (f'DCGAN, :quick widths G {quick.g_widths[0]} / D {quick.d_widths[-1]}, '
+                      'D+G update',
                       lambda: jax_gan_step(quick, 1), lambda: torch_gan_step(quick, 1)),
       'acgan': ('ACGAN (G 512, D 32..512 3x3, 3 classes), D+G update',
                 lambda: jax_gan_step(acgan, 3), lambda: torch_gan_step(acgan, 3)),
