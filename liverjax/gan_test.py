@@ -4,7 +4,7 @@ Do a GAN's synthetic lesions carry what tells their class apart? This trains the
 classifier on an *independent* phantom (the job's phantom settings, another seed; classic
 augmented) and reports, per class, the share of the job's ``samples.npz`` images it assigns to
 their intended class, beside its sensitivity on a second independent phantom: the real reference
-(Shmelkov et al. 2018, "How good is my GAN?", call this GAN-test). Far below the reference: the
+("GAN-test" in Shmelkov et al. 2018, "How good is my GAN?"). Far below the reference: the
 samples lack the class's features. At or above it: recognisable, which alone does not make them
 varied or realistic (see ``gan_summary.json``'s diversity and grid). Writes W/gan_test.json.
 
@@ -72,11 +72,11 @@ def gan_test(workdir: str, predict, reference: list[float], classes) -> dict:
   path = os.path.join(workdir, 'samples.npz')
   if not os.path.exists(path):
     raise errors.ConfigError(f'{path}: missing; is the GAN job in {workdir} finished?')
-  z = np.load(path)
-  if tuple(str(c) for c in z['classes']) != tuple(classes):
-    raise errors.ConfigError(f'{workdir}/samples.npz: classes {list(z["classes"])}, expected '
-                             f'the phantom\'s {list(classes)}')
-  cm = evaluation.confusion_matrix(z['labels'], predict(z['images']), len(classes))
+  with np.load(path) as z:
+    got, images, labels = [str(c) for c in z['classes']], z['images'], z['labels']
+  if tuple(got) != tuple(classes):
+    raise errors.ConfigError(f'{path}: classes {got}, expected the phantom\'s {list(classes)}')
+  cm = evaluation.confusion_matrix(labels, predict(images), len(classes))
   share = evaluation.metrics_from_confusion(cm)['sensitivity']
   out = {'per_class': {c: {'synthetic': share[i], 'real_reference': reference[i]}
                        for i, c in enumerate(classes)},

@@ -3,9 +3,10 @@
 Sections: data and config; the arms table (accuracy, sensitivity and specificity, macro and micro,
 95% intervals); paired tests between arms; the sweep curves (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
-per class (fold 0, fixed noise); GAN diversity and class fidelity; a t-SNE of the classifier's penultimate features for real test
-ROIs and synthetic images (as the paper's figure). Everything is read from results.json, the run
-records and the checkpoints, so the report can be rebuilt without training.
+per class (fold 0, fixed noise); GAN diversity and class fidelity; a t-SNE of the classifier's
+penultimate features for real test ROIs and synthetic images (as the paper's figure). Everything
+is read from results.json, the run records and the checkpoints, so the report can be rebuilt
+without training.
 """
 
 from __future__ import annotations
@@ -201,8 +202,9 @@ def markdown(exp, results: dict) -> str:
               f'builds on (classic set of {exp.config.synthetic.classic_size}, seed '
               f'{exp.config.seeds[0]}). Far below the real figure: the synthetic images lack what '
               'the classifier recognises the class by. Near or above it: recognisable, which alone '
-              'does not make them realistic or varied (see the diversity table above). After Shmelkov et '
-              'al. 2018, "How good is my GAN?".', '']
+              'does not make them realistic or varied (see the diversity table above). Where the '
+              'real figure itself is low, the classifier cannot tell that class and its row says '
+              'little. After Shmelkov et al. 2018, "How good is my GAN?".', '']
     rows = [[kind, c, f'{100 * v["synthetic"]:.0f}%', f'{100 * v["real_test"]:.0f}%']
             for kind, f in results['gan_fidelity'].items() for c, v in f['per_class'].items()]
     lines += _table(['GAN', 'class', 'synthetic images assigned to it', 'real test sensitivity'],
