@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -87,17 +88,26 @@ def gan_test(workdir: str, predict, reference: list[float], classes) -> dict:
 
 def main(argv):
   del argv
-  configs = [wd.read_json(os.path.join(w, 'config.json')) for w in FLAGS.workdir]
-  for w, c in zip(FLAGS.workdir, configs):
+  try:
+    run(FLAGS.workdir, FLAGS.per_class, FLAGS.augmented, FLAGS.epochs)
+  except errors.ConfigError as e:   # one line, as launch.py reports it
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+
+
+def run(workdirs: list[str], per_class: int, augmented: int, epochs: int) -> None:
+  """Trains the reference classifier once and GAN-tests each workdir, printing the shares."""
+  configs = [wd.read_json(os.path.join(w, 'config.json')) for w in workdirs]
+  for w, c in zip(workdirs, configs):
     if c is None or c.get('job') != 'gan' or c['data']['source'] != 'phantom':
       raise errors.ConfigError(f'{w}: not a finished GAN job on the phantom (config.json)')
     if c['data']['phantom'] != configs[0]['data']['phantom']:
-      raise errors.ConfigError(f'{w}: other phantom settings than {FLAGS.workdir[0]}')
-  predict, reference, classes = reference_classifier(
-      configs[0]['data']['phantom'], FLAGS.per_class, FLAGS.augmented, FLAGS.epochs)
+      raise errors.ConfigError(f'{w}: other phantom settings than {workdirs[0]}')
+  predict, reference, classes = reference_classifier(configs[0]['data']['phantom'], per_class,
+                                                     augmented, epochs)
   print('classifier on an independent phantom, sensitivity: ' +
         ', '.join(f'{c} {100 * s:.0f}%' for c, s in zip(classes, reference)))
-  for w in FLAGS.workdir:
+  for w in workdirs:
     r = gan_test(w, predict, reference, classes)
     print(f'{w}: synthetic images assigned to their class: ' +
           ', '.join(f'{c} {100 * v["synthetic"]:.0f}%' for c, v in r['per_class'].items()))

@@ -310,6 +310,10 @@ def test_gan_test_counts_samples_assigned_to_their_class(tmp_path):
   assert workdir.read_json(str(tmp_path / 'gan_test.json')) == r
   with pytest.raises(errors.ConfigError, match='classes'):
     gan_test.gan_test(str(tmp_path), fake, [0.9, 0.8, 0.7], ('a', 'b', 'c'))
+  workdir.write_json(str(tmp_path / 'config.json'), {'job': 'experiment',
+                                                     'data': {'source': 'phantom'}})
+  with pytest.raises(errors.ConfigError, match='not a finished GAN job'):   # before any training
+    gan_test.run([str(tmp_path)], per_class=4, augmented=64, epochs=1)
   phantom_cfg = {'counts': [53, 64, 65], 'seed': 0, 'noise_hu': 18.0, 'contrast': 1.0,
                  'overlap': 0.25}
   predict, reference, got = gan_test.reference_classifier(phantom_cfg, per_class=4, augmented=64,
