@@ -312,20 +312,25 @@ def gan_fidelity(exp: Experiment, records: list[dict]) -> dict:
   classes, k = list(exp.ds.classes), len(exp.ds.classes)
   real_cm = {r['fold']: np.asarray(r['confusion']) for r in records
              if (r['arm'], r['size'], r['seed']) == ('classic', size, seed)}
-  out = {}
-  for kind in [a for a in cfg.arms if a in GAN_ARMS]:
-    folds = []
-    for fold in range(cfg.folds):
-      name = run_name('classic', size, seed, fold)
-      epoch, state = exp.load_classifier(name)
-      if epoch is None or fold not in real_cm:
-        continue
+  kinds = [a for a in cfg.arms if a in GAN_ARMS]
+  per_kind = {kind: [] for kind in kinds}
+  for fold in range(cfg.folds):   # each classifier restored once, for every GAN arm
+    if fold not in real_cm:
+      continue
+    name = run_name('classic', size, seed, fold)
+    epoch, state = exp.load_classifier(name)
+    if epoch is None:
+      continue
+    real_test = evaluation.metrics_from_confusion(real_cm[fold])['sensitivity']
+    for kind in kinds:
       images, labels = exp.pool(kind, fold)
       preds = np.asarray(jnp.argmax(exp.predict_fn(state, images), -1))
       cm = evaluation.confusion_matrix(np.asarray(labels), preds, k)
-      folds.append({'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
-                    'synthetic': evaluation.metrics_from_confusion(cm)['sensitivity'],
-                    'real_test': evaluation.metrics_from_confusion(real_cm[fold])['sensitivity']})
+      per_kind[kind].append({'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
+                             'synthetic': evaluation.metrics_from_confusion(cm)['sensitivity'],
+                             'real_test': real_test})
+  out = {}
+  for kind, folds in per_kind.items():
     if not folds:
       continue
     mean = lambda key, c: float(np.nanmean([f[key][c] for f in folds]))

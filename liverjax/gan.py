@@ -20,9 +20,9 @@ short run of t steps averages over roughly its last t/9), which samples with its
 statistics (:func:`standing_stats`, refreshed by :func:`refresh_ema` before every checkpoint).
 :func:`sampling_generator` returns it, or the trained generator itself when ema_decay is 0 (the
 paper). The average of the last iterates carries less of the step-to-step noise of any one of
-them: in ``dcgan.py:quick`` the fine-grid energy fell from 8.0x the real ROIs' to 3.2x for
-metastases (cysts 3.3x -> 2.0x, hemangiomas 3.2x -> 2.6x), and the metastases' blotches became
-a CT-like noise grain (``configs/common.py``, ``gan_quick``).
+them: in ``dcgan.py:quick`` (discriminators at 1/8 widths then) the fine-grid energy fell from
+8.0x the real ROIs' to 3.2x for metastases (cysts 3.3x -> 2.0x, hemangiomas 3.2x -> 2.6x), and
+the metastases' blotches became a CT-like noise grain (``configs/common.py``, ``gan_quick``).
 """
 
 from __future__ import annotations
