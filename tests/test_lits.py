@@ -104,3 +104,10 @@ def test_lits_tumour_vs_liver_classifier_and_gans(lits_npz, tmp_path, capsys):
   assert 'tumour' in report and 'liver' in report
   for kind in ('dcgan', 'acgan'):
     assert os.path.exists(os.path.join(work, 'figures', f'{kind}_fold0', 'tumour.png'))
+    # both GAN arms scored by the same classic classifier of each fold
+    fid = results['gan_fidelity'][kind]
+    assert set(fid['per_class']) == {'liver', 'tumour'}
+    assert [f['classifier'] for f in fid['folds']] == [
+        f'classic_n{c.synthetic.classic_size}_seed0_fold{k}' for k in range(2)]
+  assert (results['gan_fidelity']['dcgan']['folds'][0]['real_test'] ==
+          results['gan_fidelity']['acgan']['folds'][0]['real_test'])
