@@ -20,9 +20,17 @@ the loop pays once per epoch: XLA allocates the step's temp buffer (jax_temp_mb)
 call and the kernel faults its pages in (jax_minor_faults_per_step, torch_minor_faults_per_step:
 median minor page faults of one step; README, Benchmarks). GLIBC_TUNABLES and XLA_FLAGS are
 recorded in the JSON.
+
+Each step also runs as <name>_bf16: liverjax with matmul_dtype='bfloat16' (the convolutions'
+matmuls on bfloat16 operands, float32 sums; liverjax.layers.matmul), against the same PyTorch step
+in float32 (torch_ms, speedup_vs_torch) and under bfloat16 autocast (torch_bf16_ms,
+speedup_vs_torch_bf16), all three interleaved. The bfloat16 matmul peak (bf16_gemm: 4096^3,
+bfloat16 operands) is measured too, and those steps' % of it (jax_pct_of_bf16_peak,
+torch_bf16_pct_of_bf16_peak); jax_pct_of_peak stays relative to the float32 sgemm peak.
 """
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -119,7 +127,12 @@ class TorchACGAND(tnn.Module):
     return self.src(h)[:, 0], self.cls(h)
 
 
-def torch_classifier_step(cfg):
+def _autocast(bf16: bool):
+  """PyTorch's mixed precision on CPU (bfloat16 convolutions and matmuls) for forward passes."""
+  return (torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else contextlib.nullcontext())
+
+
+def torch_classifier_step(cfg, bf16=False):
   model = TorchClassifier(tuple(cfg.model.features), cfg.model.kernel_size, cfg.model.dense)
   opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
   x = torch.rand(BATCH, 1, 64, 64)
@@ -128,14 +141,15 @@ def torch_classifier_step(cfg):
 
   def step():
     opt.zero_grad(set_to_none=True)
-    loss = tnn.functional.cross_entropy(model(x), y)
+    with _autocast(bf16):
+      loss = tnn.functional.cross_entropy(model(x), y)
     loss.backward()
     opt.step()
     return loss
   return step, model
 
 
-def torch_gan_step(gcfg, num_classes):
+def torch_gan_step(gcfg, num_classes, bf16=False):
   acgan = gcfg.kind == 'acgan'
   G = TorchGenerator(tuple(gcfg.g_widths), gcfg.g_kernel_size, gcfg.z_dim,
                      num_classes if acgan else 0)
@@ -152,21 +166,23 @@ def torch_gan_step(gcfg, num_classes):
   def step():
     z1 = torch.rand(BATCH, gcfg.z_dim) * 2 - 1
     y1 = torch.randint(0, num_classes, (BATCH,))
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(bf16):
       fake = G(z1, y1)
     opt_d.zero_grad(set_to_none=True)
-    s_real, c_real = D(real)
-    s_fake, c_fake = D(fake)
-    d_loss = bce(s_real, ones) + bce(s_fake, zeros)
-    if acgan:
-      d_loss = d_loss + ce(c_real, y) + ce(c_fake, y1)
+    with _autocast(bf16):
+      s_real, c_real = D(real)
+      s_fake, c_fake = D(fake)
+      d_loss = bce(s_real.float(), ones) + bce(s_fake.float(), zeros)
+      if acgan:
+        d_loss = d_loss + ce(c_real.float(), y) + ce(c_fake.float(), y1)
     d_loss.backward()
     opt_d.step()
     z2 = torch.rand(BATCH, gcfg.z_dim) * 2 - 1
     y2 = torch.randint(0, num_classes, (BATCH,))
     opt_g.zero_grad(set_to_none=True)
-    s, c = D(G(z2, y2))
-    g_loss = bce(s, ones) + (ce(c, y2) if acgan else 0.0)
+    with _autocast(bf16):
+      s, c = D(G(z2, y2))
+      g_loss = bce(s.float(), ones) + (ce(c.float(), y2) if acgan else 0.0)
     g_loss.backward()
     opt_g.step()
     return g_loss
@@ -177,7 +193,8 @@ def torch_gan_step(gcfg, num_classes):
 def jax_classifier_step(cfg):
   model = models.Classifier(num_classes=3, features=tuple(cfg.model.features),
                             kernel_size=cfg.model.kernel_size, dense=cfg.model.dense,
-                            input_grad=False)   # as liverjax.experiment trains it
+                            input_grad=False,   # as liverjax.experiment trains it
+                            matmul_dtype=models.matmul_dtype(cfg.model.matmul_dtype))
   tx = train.make_optimizer(1e-3, 0.9, True)
   state = train.init_state(model, tx, jax.random.key(0), jnp.zeros((64, 64, 1)))
   batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
@@ -194,6 +211,9 @@ def jax_gan_step(gcfg, num_classes):
 
 
 def steps_to_run():
+  """Returns {name: (description, jax builder, PyTorch builder, PyTorch autocast builder)}. The
+  *_bf16 steps run liverjax with matmul_dtype='bfloat16' and time PyTorch in float32 (torch_ms,
+  speedup_vs_torch) and under bfloat16 autocast (torch_bf16_ms, speedup_vs_torch_bf16)."""
   base = common.base_config()
   dcgan = common.gan_config('dcgan')
   half = common.gan_config('dcgan')
@@ -202,19 +222,33 @@ def steps_to_run():
   acgan = common.gan_config('acgan')
   quick = common.gan_quick(common.gan_config('dcgan'))
   quick.ema_decay = 0.0   # the weight average is not part of the PyTorch step
-  return {
-      'classifier': ('paper classifier (32/64/128, dense 500), SGD Nesterov',
-                     lambda: jax_classifier_step(base), lambda: torch_classifier_step(base)),
-      'dcgan': ('DCGAN, paper widths G 1024 / D 512, D+G update',
-                lambda: jax_gan_step(dcgan, 1), lambda: torch_gan_step(dcgan, 1)),
-      'dcgan_half': ('DCGAN, half widths G 512 / D 256, D+G update',
-                     lambda: jax_gan_step(half, 1), lambda: torch_gan_step(half, 1)),
+  steps = {
+      'classifier': ('paper classifier (32/64/128, dense 500), SGD Nesterov', base,
+                     jax_classifier_step, torch_classifier_step),
+      'dcgan': ('DCGAN, paper widths G 1024 / D 512, D+G update', dcgan,
+                functools.partial(jax_gan_step, num_classes=1),
+                functools.partial(torch_gan_step, num_classes=1)),
+      'dcgan_half': ('DCGAN, half widths G 512 / D 256, D+G update', half,
+                     functools.partial(jax_gan_step, num_classes=1),
+                     functools.partial(torch_gan_step, num_classes=1)),
       'dcgan_quick': (f'DCGAN, :quick widths G {quick.g_widths[0]} / D {quick.d_widths[-1]}, '
-                      'D+G update',
-                      lambda: jax_gan_step(quick, 1), lambda: torch_gan_step(quick, 1)),
-      'acgan': ('ACGAN (G 512, D 32..512 3x3, 3 classes), D+G update',
-                lambda: jax_gan_step(acgan, 3), lambda: torch_gan_step(acgan, 3)),
+                      'D+G update', quick,
+                      functools.partial(jax_gan_step, num_classes=1),
+                      functools.partial(torch_gan_step, num_classes=1)),
+      'acgan': ('ACGAN (G 512, D 32..512 3x3, 3 classes), D+G update', acgan,
+                functools.partial(jax_gan_step, num_classes=3),
+                functools.partial(torch_gan_step, num_classes=3)),
   }
+  out = {}
+  for name, (desc, cfg, jb, tb) in steps.items():
+    out[name] = (desc, functools.partial(jb, cfg), functools.partial(tb, cfg), None)
+  for name, (desc, cfg, jb, tb) in steps.items():
+    cfg = cfg.copy_and_resolve_references()
+    (cfg.model if name == 'classifier' else cfg).matmul_dtype = 'bfloat16'
+    out[name + '_bf16'] = (desc + '; bfloat16 matmul operands, float32 sums',
+                           functools.partial(jb, cfg), functools.partial(tb, cfg),
+                           functools.partial(tb, cfg, bf16=True))
+  return out
 
 
 def torch_flops(step) -> float:
@@ -245,13 +279,17 @@ def xla_cost(fn, *args) -> tuple[float | None, float | None]:
   return flops, temp_mb
 
 
-def sgemm_peak(n: int = 4096, reps: int = 5) -> dict:
-  """Returns GFLOP/s of an n^3 float32 matmul in PyTorch and in JAX (best of reps each)."""
+def sgemm_peak(n: int = 4096, reps: int = 5, bf16: bool = False) -> dict:
+  """Returns GFLOP/s of an n^3 float32 matmul in PyTorch and in JAX (best of reps each); with
+  bf16, of bfloat16 operands with float32 sums (JAX) and PyTorch's bfloat16 matmul."""
   a, b = torch.rand(n, n), torch.rand(n, n)
+  ja, jb = jnp.asarray(a.numpy()), jnp.asarray(b.numpy())
+  if bf16:
+    a, b = a.bfloat16(), b.bfloat16()
+    ja, jb = ja.astype(jnp.bfloat16), jb.astype(jnp.bfloat16)
   torch.mm(a, b)
   t_torch = min(_time(lambda: torch.mm(a, b)) for _ in range(reps))
-  ja, jb = jnp.asarray(a.numpy()), jnp.asarray(b.numpy())
-  mm = jax.jit(jnp.dot)
+  mm = jax.jit(functools.partial(jnp.dot, preferred_element_type=jnp.float32))
   mm(ja, jb).block_until_ready()
   t_jax = min(_time(lambda: mm(ja, jb).block_until_ready()) for _ in range(reps))
   flop = 2.0 * n ** 3
@@ -288,7 +326,7 @@ def scan_ms(step_fn, state, batch, key, steps: int, reps: int = 3) -> float:
   return 1e3 * statistics.median(times) / steps
 
 
-def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
+def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps, torch_bf16_builder=None):
   step_fn, state, batch = jax_builder()
   key = jax.random.key(3)
   jax_scan_ms = scan_ms(step_fn, state, batch, key, scan_steps) if scan_steps else None
@@ -296,6 +334,7 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
   flops_xla, temp_mb = xla_cost(fn, state, batch, key)
   t_step, _ = torch_builder()
   flops = torch_flops(t_step)
+  t_bf16 = torch_bf16_builder()[0] if torch_bf16_builder else None
   # Torch layout: NCHW (contiguous) vs channels_last, pick the faster in warm-up.
   holder = {'state': state}
 
@@ -307,13 +346,25 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
   for _ in range(warmup):
     run_jax()
     t_step()
-  jax_times, torch_times = [], []
+    if t_bf16:
+      t_bf16()
+  jax_times, torch_times, bf16_times = [], [], []
   for _ in range(steps):
     jax_times.append(_time(run_jax))
     torch_times.append(_time(t_step))
+    if t_bf16:
+      bf16_times.append(_time(t_bf16))
   jax_ms, torch_ms = 1e3 * statistics.median(jax_times), 1e3 * statistics.median(torch_times)
   jax_faults = statistics.median(_faults(run_jax) for _ in range(3))
   torch_faults = statistics.median(_faults(t_step) for _ in range(3))
+  extra = {}
+  if t_bf16:
+    bf16_ms = 1e3 * statistics.median(bf16_times)
+    extra = {'torch_bf16_ms': round(bf16_ms, 1),
+             'speedup_vs_torch_bf16': round(bf16_ms / jax_ms, 3),
+             'speedup_in_scan_vs_torch_bf16': (None if jax_scan_ms is None
+                                               else round(bf16_ms / jax_scan_ms, 3)),
+             'torch_bf16_ms_all': [round(1e3 * t, 1) for t in bf16_times]}
   return {'jax_ms': round(jax_ms, 1), 'torch_ms': round(torch_ms, 1),
           'speedup_vs_torch': round(torch_ms / jax_ms, 3),
           'gflop_per_step': round(flops / 1e9, 2),
@@ -328,7 +379,7 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps):
           'speedup_in_scan_vs_torch': (None if jax_scan_ms is None
                                        else round(torch_ms / jax_scan_ms, 3)),
           'jax_ms_all': [round(1e3 * t, 1) for t in jax_times],
-          'torch_ms_all': [round(1e3 * t, 1) for t in torch_times]}
+          'torch_ms_all': [round(1e3 * t, 1) for t in torch_times], **extra}
 
 
 def main():
@@ -348,15 +399,21 @@ def main():
   if args.only:
     todo = {k: v for k, v in todo.items() if k in args.only.split(',')}
   peak = sgemm_peak()
+  peak_bf16 = sgemm_peak(bf16=True)
   print(f'sgemm peak {peak["peak_gflops"]:.0f} GFLOP/s (torch {peak["torch_gflops"]:.0f}, jax '
-        f'{peak["jax_gflops"]:.0f}); threads {args.threads}; jax {jax.__version__}, torch '
-        f'{torch.__version__}', flush=True)
+        f'{peak["jax_gflops"]:.0f}); bfloat16 {peak_bf16["peak_gflops"]:.0f} (torch '
+        f'{peak_bf16["torch_gflops"]:.0f}, jax {peak_bf16["jax_gflops"]:.0f}); threads '
+        f'{args.threads}; jax {jax.__version__}, torch {torch.__version__}', flush=True)
   results = {}
-  for name, (desc, jb, tb) in todo.items():
-    r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps)
+  for name, (desc, jb, tb, tb_bf16) in todo.items():
+    r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps, tb_bf16)
     r['description'] = desc
     r['jax_pct_of_peak'] = round(100 * r['jax_gflops'] / peak['peak_gflops'], 1)
     r['torch_pct_of_peak'] = round(100 * r['torch_gflops'] / peak['peak_gflops'], 1)
+    if name.endswith('_bf16'):   # mixed precision: % of the bfloat16 matmul peak too
+      r['jax_pct_of_bf16_peak'] = round(100 * r['jax_gflops'] / peak_bf16['peak_gflops'], 1)
+      r['torch_bf16_pct_of_bf16_peak'] = round(
+          100 * r['gflop_per_step'] * 1e3 / r['torch_bf16_ms'] / peak_bf16['peak_gflops'], 1)
     results[name] = r
     print(f'{name:<12} jax {r["jax_ms"]:9.1f} ms  torch {r["torch_ms"]:9.1f} ms  speed-up '
           f'{r["speedup_vs_torch"]:5.2f}x  {r["gflop_per_step"]:7.1f} GFLOP  jax '
@@ -364,7 +421,11 @@ def main():
           f'  page faults/step jax {r["jax_minor_faults_per_step"]} torch '
           f'{r["torch_minor_faults_per_step"]}'
           + (f'  jax in scan {r["jax_scan_ms"]:.1f} ms/step ({r["speedup_in_scan_vs_torch"]:.2f}x)'
-             if r['jax_scan_ms'] else ''),
+             if r['jax_scan_ms'] else '')
+          + (f'  torch bf16 autocast {r["torch_bf16_ms"]:.1f} ms '
+             f'({r["speedup_vs_torch_bf16"]:.2f}x); % of bf16 peak jax '
+             f'{r["jax_pct_of_bf16_peak"]:.1f} torch {r["torch_bf16_pct_of_bf16_peak"]:.1f}'
+             if 'torch_bf16_ms' in r else ''),
           flush=True)
   out = {'machine': {'platform': platform.platform(), 'processor': platform.processor(),
                      'cpu_count': os.cpu_count(), 'threads': args.threads},
@@ -372,7 +433,8 @@ def main():
                       'python': platform.python_version()},
          'xla_flags': os.environ.get('XLA_FLAGS', ''),
          'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''), 'batch': BATCH,
-         'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'results': results,
+         'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'bf16_gemm': peak_bf16,
+         'results': results,
          'date': time.strftime('%Y-%m-%d %H:%M:%S')}
   tmp = args.out + '.tmp'
   with open(tmp, 'w') as f:

@@ -44,6 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.kernel_size = 3
   c.model.dense = 500
   c.model.dropout = 0.5
+  c.model.matmul_dtype = 'float32'       # 'bfloat16': mixed-precision convolutions (README)
 
   c.train = ml_collections.ConfigDict()
   c.train.epochs = 150
@@ -73,6 +74,8 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
                                   # collapsed; a working GAN measures ~0.9-1.0 here
   g.ema_decay = 0.0               # >0: sample from an EMA of the generator's weights (not in
                                   # the paper; gan.py). :quick uses 0.999
+  g.matmul_dtype = 'float32'      # 'bfloat16': convolutions' matmuls on bfloat16 operands,
+                                  # float32 sums (layers.matmul; README, Benchmarks)
   if kind == 'dcgan':
     g.g_widths = (1024, 512, 256, 128)   # dense 4x4x1024, then transposed convs
     g.d_widths = (64, 128, 256, 512)

@@ -68,7 +68,10 @@ class Experiment:
                                    features=tuple(config.model.features),
                                    kernel_size=config.model.kernel_size,
                                    dense=config.model.dense, dropout=config.model.dropout,
-                                   input_grad=False)   # images are data: faster first layer
+                                   input_grad=False,   # images are data: faster first layer
+                                   matmul_dtype=models.matmul_dtype(
+                                       config.model.get('matmul_dtype', 'float32'),
+                                       'model.matmul_dtype'))
     self.tx = train.make_optimizer(config.train.learning_rate, config.train.momentum,
                                    config.train.nesterov)
     diam = np.where(np.isnan(self.ds.diameter_px), config.augment.default_diameter_px,

@@ -38,18 +38,21 @@ class GANDivergedError(RuntimeError):
 
 def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
   """Returns the GANSetup (modules, optimizers) that config.gan describes."""
+  low = models.matmul_dtype(gcfg.get('matmul_dtype', 'float32'),
+                            f'gan.matmul_dtype (config.{gcfg.kind}.matmul_dtype in *_aug.py)')
   if gcfg.kind == 'dcgan':
     generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
-                                      kernel_size=gcfg.g_kernel_size)
+                                      kernel_size=gcfg.g_kernel_size, matmul_dtype=low)
     discriminator = models.DCGANDiscriminator(widths=tuple(gcfg.d_widths),
-                                              kernel_size=gcfg.d_kernel_size)
+                                              kernel_size=gcfg.d_kernel_size, matmul_dtype=low)
   elif gcfg.kind == 'acgan':
     generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
-                                      kernel_size=gcfg.g_kernel_size, num_classes=num_classes)
+                                      kernel_size=gcfg.g_kernel_size, num_classes=num_classes,
+                                      matmul_dtype=low)
     discriminator = models.ACGANDiscriminator(num_classes=num_classes,
                                               widths=tuple(gcfg.d_widths),
                                               kernel_size=gcfg.d_kernel_size,
-                                              dropout=gcfg.dropout)
+                                              dropout=gcfg.dropout, matmul_dtype=low)
   else:
     raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
   return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,

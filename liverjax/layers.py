@@ -13,6 +13,9 @@ random weights and inputs; ``benchmarks/`` measures the speed.
 :func:`max_pool_2x2` replaces ``nn.max_pool(x, (2, 2), strides=(2, 2))`` for the same reason of
 speed: XLA-CPU differentiates ``reduce_window`` max through iota, broadcast and scatter ops that
 took about half the classifier's step time; a reshape and a max reduction are elementwise work.
+
+``matmul_dtype=jnp.bfloat16`` on :class:`Conv` / :class:`ConvTranspose` (default None: float32)
+runs their matmuls in mixed precision (:func:`matmul`); the parameters are the same.
 """
 
 from __future__ import annotations
@@ -30,6 +33,55 @@ def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
   out = -(-size // stride)
   total = max((out - 1) * stride + kernel - size, 0)
   return total // 2, total - total // 2
+
+
+def matmul(a: jax.Array, b: jax.Array, dtype: Any = None) -> jax.Array:
+  """Returns a @ b (2-D). dtype None: ``jnp.dot`` in the inputs' dtype. dtype bfloat16: mixed
+  precision, as on TPUs and in PyTorch's autocast: the operands are rounded to bfloat16 and the
+  products summed and returned in float32; in the backward pass the input gradient likewise (the
+  output's cotangent rounded to bfloat16), while the weight gradient a.T @ g stays a float32
+  matmul (of the rounded a and the unrounded cotangent): XLA-CPU runs that shape, a long
+  contraction over the batch's pixels into a small output, 2-4x slower in bfloat16 than in
+  float32 (measured). Gradients come back in the operands' dtypes."""
+  if dtype is None:
+    return jnp.dot(a, b)
+  return _lowp_dot(a, b, jnp.dtype(dtype))
+
+
+# dot_general dimension numbers. XLA-CPU runs bfloat16 A @ B.T fast only when written this way:
+# with an explicit transpose of B, it was 3x slower (the transpose fused into the matmul).
+_NT = (((1,), (1,)), ((), ()))   # contract both operands' last axes: A @ B.T
+_TN = (((0,), (0,)), ((), ()))   # contract both operands' first axes: A.T @ B
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def _lowp_dot(a, b, dtype):
+  return jnp.dot(a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
+
+
+def _lowp_dot_fwd(a, b, dtype):
+  a_low, b_low = a.astype(dtype), b.astype(dtype)
+  out = jnp.dot(a_low, b_low, preferred_element_type=jnp.float32)
+  # zero-size arrays carry the operands' dtypes to the backward pass
+  return out, (a_low, b_low, jnp.zeros((0,), a.dtype), jnp.zeros((0,), b.dtype))
+
+
+def _lowp_dot_bwd(dtype, res, g):
+  a_low, b_low, a_like, b_like = res
+  da = jax.lax.dot_general(g.astype(dtype), b_low, _NT, preferred_element_type=jnp.float32)
+  db = jax.lax.dot_general(a_low.astype(jnp.float32), g, _TN)
+  return da.astype(a_like.dtype), db.astype(b_like.dtype)
+
+
+_lowp_dot.defvjp(_lowp_dot_fwd, _lowp_dot_bwd)
+
+
+def _patch_matmul(patches: jax.Array, w: jax.Array, dtype: Any = None) -> jax.Array:
+  """Returns patches (N, H, W, P) @ w (P, F) as (N, H, W, F), by :func:`matmul` with dtype."""
+  if dtype is None:   # the float32 form as it always was (same rounding)
+    return jnp.einsum('nhwp,pf->nhwf', patches, w)
+  n, h, wd, p = patches.shape
+  return matmul(patches.reshape(n * h * wd, p), w, dtype).reshape(n, h, wd, w.shape[-1])
 
 
 def extract_patches(x: jax.Array, kernel: int, stride: int = 1, as_list: bool = False):
@@ -73,21 +125,22 @@ def _phase_sum(z: jax.Array, taps) -> jax.Array:
                              for ty_list in taps])
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
-def _conv_transpose_output_side(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
+def _conv_transpose_output_side(x: jax.Array, kernel: jax.Array, s: int,
+                                dtype: Any = None) -> jax.Array:
   """'SAME' transposed convolution of x (N, H, W, C) by kernel (k, k, C, F), stride s, as
   z = x @ kernel (every tap of every input pixel) and a sum of shifted slices of z per phase."""
-  return _conv_transpose_output_side_fwd(x, kernel, s)[0]
+  return _conv_transpose_output_side_fwd(x, kernel, s, dtype)[0]
 
 
-def _conv_transpose_output_side_fwd(x, kernel, s):
+def _conv_transpose_output_side_fwd(x, kernel, s, dtype):
   k, _, cin, f = kernel.shape
   n, h, w, _ = x.shape
-  z = jnp.dot(x.reshape(n * h * w, cin), _all_taps(kernel))
+  z = matmul(x.reshape(n * h * w, cin), _all_taps(kernel), dtype)
   return _phase_sum(z.reshape(n, h, w, k, k, f), transpose_phase_taps(k, s)), (x, kernel)
 
 
-def _conv_transpose_output_side_bwd(s, res, dy):
+def _conv_transpose_output_side_bwd(s, dtype, res, dy):
   # The adjoint, written out so that XLA builds dz with one stack of shifted slices of dy instead
   # of differentiating the sum of slices (k*k pads added into z's layout, then transposed for the
   # weight gradient: 10x slower on XLA-CPU, measured).
@@ -104,16 +157,23 @@ def _conv_transpose_output_side_bwd(s, res, dy):
         for tx, ox in tx_list:
           pieces[ty * k + tx] = _shift(dyp, -oy, -ox)
   dz = jnp.stack(pieces, axis=3).reshape(n * h * w, k * k * f)
-  dx = jnp.dot(dz, _all_taps(kernel).T).reshape(n, h, w, cin)
-  dw = jnp.dot(x.reshape(n * h * w, cin).T, dz)
-  return dx, dw.reshape(cin, k, k, f).transpose(1, 2, 0, 3)
+  if dtype is None:
+    dx = jnp.dot(dz, _all_taps(kernel).T)
+  else:   # as in matmul's backward pass: dx from bfloat16 operands, dw in float32
+    dx = jax.lax.dot_general(dz.astype(dtype), _all_taps(kernel).astype(dtype), _NT,
+                             preferred_element_type=jnp.float32)
+  x_w = x if dtype is None else x.astype(dtype).astype(jnp.float32)
+  dw = jnp.dot(x_w.reshape(n * h * w, cin).T, dz)
+  dw = dw.reshape(cin, k, k, f).transpose(1, 2, 0, 3)
+  return dx.reshape(n, h, w, cin).astype(x.dtype), dw.astype(kernel.dtype)
 
 
 _conv_transpose_output_side.defvjp(_conv_transpose_output_side_fwd,
                                    _conv_transpose_output_side_bwd)
 
 
-def _conv_transpose_input_side(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
+def _conv_transpose_input_side(x: jax.Array, kernel: jax.Array, s: int,
+                               dtype: Any = None) -> jax.Array:
   """'SAME' transposed convolution of x (N, H, W, C) by kernel (k, k, C, F), stride s, as s*s
   phases, each one patch extraction over its own taps + matmul."""
   k, _, cin, f = kernel.shape
@@ -127,7 +187,7 @@ def _conv_transpose_input_side(x: jax.Array, kernel: jax.Array, s: int) -> jax.A
     patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0), (n, lo + oy + h, lo + ox + w, cin))
                for _, oy in ty_list for _, ox in tx_list]
     sub = jnp.stack([kernel[ty, tx] for ty, _ in ty_list for tx, _ in tx_list])
-    return jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(patches, -1), sub.reshape(-1, f))
+    return _patch_matmul(jnp.concatenate(patches, -1), sub.reshape(-1, f), dtype)
 
   return _interleave_phases([[phase(ty_list, tx_list) for tx_list in taps] for ty_list in taps])
 
@@ -194,6 +254,7 @@ class Conv(nn.Module):
   strides: int = 1
   use_bias: bool = True
   input_grad: bool = True
+  matmul_dtype: Any = None
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
 
@@ -204,8 +265,8 @@ class Conv(nn.Module):
     if cin == 1 and not self.input_grad:
       y = _conv_one_channel_data(jax.lax.stop_gradient(x), kernel, self.strides)
     else:
-      patches = extract_patches(x, k, self.strides)
-      y = jnp.einsum('nhwp,pf->nhwf', patches, kernel.reshape(k * k * cin, self.features))
+      y = _patch_matmul(extract_patches(x, k, self.strides),
+                        kernel.reshape(k * k * cin, self.features), self.matmul_dtype)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y
@@ -245,6 +306,7 @@ class ConvTranspose(nn.Module):
   kernel_size: int
   strides: int = 2
   use_bias: bool = True
+  matmul_dtype: Any = None
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
 
@@ -253,9 +315,9 @@ class ConvTranspose(nn.Module):
     k, s, cin = self.kernel_size, self.strides, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
     if self.features < cin:
-      y = _conv_transpose_output_side(x, kernel, s)
+      y = _conv_transpose_output_side(x, kernel, s, self.matmul_dtype)
     else:
-      y = _conv_transpose_input_side(x, kernel, s)
+      y = _conv_transpose_input_side(x, kernel, s, self.matmul_dtype)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y

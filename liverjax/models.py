@@ -7,13 +7,23 @@ classifier keeps the training-set mean image in a non-trained variable collectio
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from liverjax import layers
+from liverjax import errors, layers
+
+MATMUL_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+
+
+def matmul_dtype(name: str, key: str = 'matmul_dtype'):
+  """Returns the layers' ``matmul_dtype`` for a config value: None (plain float32) for
+  'float32', ``jnp.bfloat16`` for 'bfloat16' (:func:`liverjax.layers.matmul`)."""
+  if name not in MATMUL_DTYPES:
+    raise errors.ConfigError(f'config.{key}={name!r}: expected one of {sorted(MATMUL_DTYPES)}')
+  return MATMUL_DTYPES[name]
 
 
 class Classifier(nn.Module):
@@ -28,6 +38,11 @@ class Classifier(nn.Module):
   input_grad=False (what training uses) treats the images as data: no gradient w.r.t. them, and a
   faster first convolution for one-channel images. Keep the default True for gradients w.r.t. the
   images (saliency maps); the variables are the same.
+
+  matmul_dtype (every module here): None, float32 as in the paper, or ``jnp.bfloat16``: the
+  convolutions' matmuls in mixed precision (:func:`liverjax.layers.matmul`). Variables, batch
+  norm, activations and dense layers stay float32, and so does the classifier's first layer
+  (one-channel data: no matmul). :func:`matmul_dtype` maps ``config.*.matmul_dtype`` to it.
   """
   num_classes: int
   features: Sequence[int] = (32, 64, 128)
@@ -35,13 +50,15 @@ class Classifier(nn.Module):
   dense: int = 500
   dropout: float = 0.5
   input_grad: bool = True
+  matmul_dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False, return_features: bool = False):
     mean = self.variable('input_stats', 'mean', jnp.zeros, x.shape[1:], jnp.float32)
     x = x - mean.value
     for i, width in enumerate(self.features):
-      x = layers.Conv(width, self.kernel_size, input_grad=self.input_grad or i > 0)(x)
+      x = layers.Conv(width, self.kernel_size, input_grad=self.input_grad or i > 0,
+                      matmul_dtype=self.matmul_dtype)(x)
       x = nn.relu(layers.max_pool_2x2(x))   # = pool(relu(x)); ReLU on 1/4 of the values
     x = x.reshape((x.shape[0], -1))
     feats = nn.relu(nn.Dense(self.dense)(x))
@@ -68,6 +85,7 @@ class DCGANGenerator(nn.Module):
   kernel_size: int = 5
   num_classes: int = 0
   bn_momentum: float = 0.9
+  matmul_dtype: Any = None
 
   @nn.compact
   def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -79,9 +97,10 @@ class DCGANGenerator(nn.Module):
     x = nn.relu(bn()(x.reshape(z.shape[0], 4, 4, self.widths[0])))
     for width in self.widths[1:]:
       x = layers.ConvTranspose(width, self.kernel_size, 2, use_bias=False,
-                               kernel_init=DCGAN_INIT)(x)
+                               kernel_init=DCGAN_INIT, matmul_dtype=self.matmul_dtype)(x)
       x = nn.relu(bn()(x))
-    x = layers.ConvTranspose(1, self.kernel_size, 2, kernel_init=DCGAN_INIT)(x)
+    x = layers.ConvTranspose(1, self.kernel_size, 2, kernel_init=DCGAN_INIT,
+                             matmul_dtype=self.matmul_dtype)(x)
     return jnp.tanh(x)
 
 
@@ -94,12 +113,13 @@ class DCGANDiscriminator(nn.Module):
   """
   widths: Sequence[int] = (64, 128, 256, 512)
   kernel_size: int = 5
+  matmul_dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
     for i, width in enumerate(self.widths):
       x = layers.Conv(width, self.kernel_size, strides=2, use_bias=i == 0,
-                      kernel_init=DCGAN_INIT)(x)
+                      kernel_init=DCGAN_INIT, matmul_dtype=self.matmul_dtype)(x)
       if i > 0:
         x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(x)
       x = nn.leaky_relu(x, 0.2)
@@ -118,11 +138,13 @@ class ACGANDiscriminator(nn.Module):
   widths: Sequence[int] = (32, 64, 128, 256, 512, 512)
   kernel_size: int = 3
   dropout: float = 0.5
+  matmul_dtype: Any = None
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
     for i, width in enumerate(self.widths):
-      x = layers.Conv(width, self.kernel_size, strides=2 if i % 2 == 0 else 1)(x)
+      x = layers.Conv(width, self.kernel_size, strides=2 if i % 2 == 0 else 1,
+                      matmul_dtype=self.matmul_dtype)(x)
       x = nn.leaky_relu(x, 0.2)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape(x.shape[0], -1)

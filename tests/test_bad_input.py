@@ -94,6 +94,8 @@ def test_workdir_of_another_config_is_refused_untouched(tmp_path, capsys):
      '--config.train.epochs=two'),
     (['--config=configs/nope.py'], 'configs/nope.py'),
     (['--config=configs/classic_aug.py:bogus'], "unknown variant 'bogus'"),
+    (['--config=configs/classic_aug.py:smoke', '--config.model.matmul_dtype=float16'],
+     "config.model.matmul_dtype='float16': expected one of ['bfloat16', 'float32']"),
 ])
 def test_bad_command_line_exit_2_one_line(tmp_path, args, message):
   work = tmp_path / 'w'

@@ -11,7 +11,7 @@ import pytest
 
 from configs import acgan as acgan_config
 from configs import dcgan as dcgan_config
-from liverjax import gan, gan_experiment, layers, models, parallel, train, workdir
+from liverjax import errors, gan, gan_experiment, layers, models, parallel, train, workdir
 
 
 def _count(tree):
@@ -118,6 +118,31 @@ def test_discriminator_steps_lower_its_loss_on_a_fixed_batch(kind, batch):
     state, m = step(state, batch, jax.random.key(3))
     losses.append(float(m['d_loss']))
   assert losses[-1] < losses[0] - 0.1, losses
+
+
+@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
+def test_bfloat16_matmuls_step_close_to_float32(kind, batch):
+  # config.gan.matmul_dtype: the same variables, the same step up to bfloat16 rounding of the
+  # convolutions' matmul operands (layers.matmul; tests/test_layers.py checks it exactly)
+  cfg = (dcgan_config if kind == 'dcgan' else acgan_config).get_config('smoke').gan
+  setups = {}
+  for name in ('float32', 'bfloat16'):
+    cfg.matmul_dtype = name
+    setups[name] = gan_experiment.make_setup(cfg, 3)
+  assert setups['bfloat16'].generator.matmul_dtype == jnp.bfloat16
+  assert setups['float32'].discriminator.matmul_dtype is None
+  states = {n: gan.init_state(s, jax.random.key(0)) for n, s in setups.items()}
+  chex.assert_trees_all_equal(states['float32'], states['bfloat16'])
+  out = {n: jax.jit(functools.partial(gan.train_step, setup=s))(states[n], batch,
+                                                                 jax.random.key(1))
+         for n, s in setups.items()}
+  for key in ('d_loss', 'g_loss'):
+    f32, low = float(out['float32'][1][key]), float(out['bfloat16'][1][key])
+    assert abs(low - f32) < 2e-2 * abs(f32), (key, f32, low)
+    assert low != f32   # the bfloat16 path ran
+  cfg.matmul_dtype = 'float16'
+  with pytest.raises(errors.ConfigError, match='gan.matmul_dtype'):
+    gan_experiment.make_setup(cfg, 3)
 
 
 def _sharded_epoch(setup, mesh):

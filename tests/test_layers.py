@@ -63,3 +63,45 @@ def test_max_pool_equals_flax_max_pool(shape):
 def test_same_padding():
   assert layers.same_padding(64, 5, 2) == (1, 2)
   assert layers.same_padding(64, 3, 1) == (1, 1)
+
+
+def _round_bf16(a):
+  return a.astype(jnp.bfloat16).astype(jnp.float32)
+
+
+@pytest.mark.parametrize('kind,cin,features,kernel,stride', [
+    ('conv', 3, 5, 3, 1), ('conv', 4, 6, 5, 2), ('conv', 1, 4, 3, 1),
+    ('transpose', 3, 5, 5, 2),    # input side (features >= cin)
+    ('transpose', 6, 2, 5, 2)])   # output side, with its written-out adjoint
+def test_bfloat16_matmuls_round_operands_and_sum_in_float32(kind, cin, features, kernel, stride):
+  # matmul_dtype='bfloat16' (layers.matmul): the forward matmul and the input gradient's take
+  # bfloat16-rounded operands (input and kernel; the output's cotangent) and sum in float32; the
+  # weight gradient is a float32 matmul of the rounded input and the unrounded cotangent. A product
+  # of two bfloat16 values is exact in float32, so each must equal the float32 stock layer (or its
+  # vjp) at the rounded values, to float32 rounding; sums kept in bfloat16, or an unrounded
+  # operand, would be off by ~1e-2 relative, far more than the tolerance.
+  x = jax.random.normal(jax.random.key(cin), (2, 8, 8, cin))
+  if kind == 'conv':
+    stock = nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding='SAME',
+                    use_bias=False)
+    low = layers.Conv(features, kernel, strides=stride, use_bias=False, matmul_dtype='bfloat16')
+  else:
+    stock = nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride),
+                             padding='SAME', use_bias=False)
+    low = layers.ConvTranspose(features, kernel, stride, use_bias=False,
+                               matmul_dtype='bfloat16')
+  v = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape),
+                   stock.init(jax.random.key(1), x))
+  v_low = jax.tree.map(_round_bf16, v)
+  y, vjp = jax.vjp(low.apply, v, x)
+  y_ref, vjp_ref = jax.vjp(stock.apply, v_low, _round_bf16(x))
+  np.testing.assert_allclose(y, y_ref, rtol=2e-5, atol=2e-5)
+  assert y.dtype == jnp.float32
+  # ... and the rounding did happen: the float32 layer differs by far more than that
+  assert np.max(np.abs(y - stock.apply(v, x))) > 1e-3
+  g = jax.random.normal(jax.random.key(3), y.shape)
+  gv, gx = vjp(g)
+  assert gx.dtype == jnp.float32 and gv['params']['kernel'].dtype == jnp.float32
+  np.testing.assert_allclose(gx, vjp_ref(_round_bf16(g))[1], rtol=2e-5, atol=2e-5)
+  np.testing.assert_allclose(gv['params']['kernel'], vjp_ref(g)[0]['params']['kernel'],
+                             rtol=2e-5, atol=2e-5)
