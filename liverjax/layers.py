@@ -48,15 +48,24 @@ def matmul(a: jax.Array, b: jax.Array, dtype: Any = None) -> jax.Array:
   return _lowp_dot(a, b, jnp.dtype(dtype))
 
 
-# dot_general dimension numbers. XLA-CPU runs bfloat16 A @ B.T fast only when written this way:
-# with an explicit transpose of B, it was 3x slower (the transpose fused into the matmul).
-_NT = (((1,), (1,)), ((), ()))   # contract both operands' last axes: A @ B.T
-_TN = (((0,), (0,)), ((), ()))   # contract both operands' first axes: A.T @ B
+# dot_general dimension numbers of A @ B.T. XLA-CPU runs it fast in bfloat16 only when written
+# this way: with an explicit transpose of B, it was 3x slower (the transpose fused into the matmul).
+_NT = (((1,), (1,)), ((), ()))
+
+
+def _matmul_grads(a, b, g, dtype):
+  """Returns (dL/da, dL/db) of a @ b from its output's cotangent g, as :func:`matmul` defines them
+  for dtype (None: plain float32 matmuls)."""
+  if dtype is None:
+    return jnp.dot(g, b.T), jnp.dot(a.T, g)
+  da = jax.lax.dot_general(g.astype(dtype), b.astype(dtype), _NT,
+                           preferred_element_type=jnp.float32)
+  return da, jnp.dot(a.astype(dtype).astype(jnp.float32).T, g)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
 def _lowp_dot(a, b, dtype):
-  return jnp.dot(a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
+  return _lowp_dot_fwd(a, b, dtype)[0]
 
 
 def _lowp_dot_fwd(a, b, dtype):
@@ -68,8 +77,7 @@ def _lowp_dot_fwd(a, b, dtype):
 
 def _lowp_dot_bwd(dtype, res, g):
   a_low, b_low, a_like, b_like = res
-  da = jax.lax.dot_general(g.astype(dtype), b_low, _NT, preferred_element_type=jnp.float32)
-  db = jax.lax.dot_general(a_low.astype(jnp.float32), g, _TN)
+  da, db = _matmul_grads(a_low, b_low, g, dtype)
   return da.astype(a_like.dtype), db.astype(b_like.dtype)
 
 
@@ -157,13 +165,7 @@ def _conv_transpose_output_side_bwd(s, dtype, res, dy):
         for tx, ox in tx_list:
           pieces[ty * k + tx] = _shift(dyp, -oy, -ox)
   dz = jnp.stack(pieces, axis=3).reshape(n * h * w, k * k * f)
-  if dtype is None:
-    dx = jnp.dot(dz, _all_taps(kernel).T)
-  else:   # as in matmul's backward pass: dx from bfloat16 operands, dw in float32
-    dx = jax.lax.dot_general(dz.astype(dtype), _all_taps(kernel).astype(dtype), _NT,
-                             preferred_element_type=jnp.float32)
-  x_w = x if dtype is None else x.astype(dtype).astype(jnp.float32)
-  dw = jnp.dot(x_w.reshape(n * h * w, cin).T, dz)
+  dx, dw = _matmul_grads(x.reshape(n * h * w, cin), _all_taps(kernel), dz, dtype)   # of z
   dw = dw.reshape(cin, k, k, f).transpose(1, 2, 0, 3)
   return dx.reshape(n, h, w, cin).astype(x.dtype), dw.astype(kernel.dtype)
 
