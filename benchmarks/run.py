@@ -27,6 +27,11 @@ in float32 (torch_ms, speedup_vs_torch) and under bfloat16 autocast (torch_bf16_
 speedup_vs_torch_bf16), all three interleaved. The bfloat16 matmul peak (bf16_gemm: 4096^3,
 bfloat16 operands) is measured too, and those steps' % of it (jax_pct_of_bf16_peak,
 torch_bf16_pct_of_bf16_peak); jax_pct_of_peak stays relative to the float32 sgemm peak.
+
+--device=cuda runs the PyTorch steps on the GPU (synchronized before each timer reads) and needs
+JAX on a GPU too (writes benchmarks/results_gpu.json by default). There float32 products are TF32
+in both libraries: JAX's default precision on such GPUs, and set for PyTorch here
+(allow_tf32, cudnn.benchmark). The peaks are then 8192^3 TF32 and bfloat16 GPU matmuls.
 """
 
 import argparse
@@ -127,49 +132,62 @@ class TorchACGAND(tnn.Module):
     return self.src(h)[:, 0], self.cls(h)
 
 
-def _autocast(bf16: bool):
-  """PyTorch's mixed precision on CPU (bfloat16 convolutions and matmuls) for forward passes."""
-  return (torch.autocast('cpu', dtype=torch.bfloat16) if bf16 else contextlib.nullcontext())
+def _autocast(bf16: bool, device: str = 'cpu'):
+  """PyTorch's mixed precision (bfloat16 convolutions and matmuls) for forward passes."""
+  return (torch.autocast(device, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext())
 
 
-def torch_classifier_step(cfg, bf16=False):
-  model = TorchClassifier(tuple(cfg.model.features), cfg.model.kernel_size, cfg.model.dense)
+def _synced(step, device: str):
+  """Returns step, made to wait for the GPU's work on cuda (so that host timers time it)."""
+  if device == 'cpu':
+    return step
+
+  def run():
+    out = step()
+    torch.cuda.synchronize()
+    return out
+  return run
+
+
+def torch_classifier_step(cfg, bf16=False, device='cpu'):
+  model = TorchClassifier(tuple(cfg.model.features), cfg.model.kernel_size,
+                          cfg.model.dense).to(device)
   opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
-  x = torch.rand(BATCH, 1, 64, 64)
-  y = torch.randint(0, 3, (BATCH,))
+  x = torch.rand(BATCH, 1, 64, 64, device=device)
+  y = torch.randint(0, 3, (BATCH,), device=device)
   model.train()
 
   def step():
     opt.zero_grad(set_to_none=True)
-    with _autocast(bf16):
+    with _autocast(bf16, device):
       loss = tnn.functional.cross_entropy(model(x), y)
     loss.backward()
     opt.step()
     return loss
-  return step, model
+  return _synced(step, device), model
 
 
-def torch_gan_step(gcfg, num_classes, bf16=False):
+def torch_gan_step(gcfg, num_classes, bf16=False, device='cpu'):
   acgan = gcfg.kind == 'acgan'
   G = TorchGenerator(tuple(gcfg.g_widths), gcfg.g_kernel_size, gcfg.z_dim,
-                     num_classes if acgan else 0)
+                     num_classes if acgan else 0).to(device)
   D = (TorchACGAND(tuple(gcfg.d_widths), gcfg.d_kernel_size, num_classes, gcfg.dropout) if acgan
-       else TorchDCGAND(tuple(gcfg.d_widths), gcfg.d_kernel_size))
+       else TorchDCGAND(tuple(gcfg.d_widths), gcfg.d_kernel_size)).to(device)
   opt_g = torch.optim.Adam(G.parameters(), lr=gcfg.learning_rate, betas=(0.5, 0.999))
   opt_d = torch.optim.Adam(D.parameters(), lr=gcfg.learning_rate, betas=(0.5, 0.999))
-  real = torch.rand(BATCH, 1, 64, 64) * 2 - 1
-  y = torch.randint(0, num_classes, (BATCH,))
+  real = torch.rand(BATCH, 1, 64, 64, device=device) * 2 - 1
+  y = torch.randint(0, num_classes, (BATCH,), device=device)
   bce = tnn.functional.binary_cross_entropy_with_logits
   ce = tnn.functional.cross_entropy
-  ones, zeros = torch.ones(BATCH), torch.zeros(BATCH)
+  ones, zeros = torch.ones(BATCH, device=device), torch.zeros(BATCH, device=device)
 
   def step():
-    z1 = torch.rand(BATCH, gcfg.z_dim) * 2 - 1
-    y1 = torch.randint(0, num_classes, (BATCH,))
-    with torch.no_grad(), _autocast(bf16):
+    z1 = torch.rand(BATCH, gcfg.z_dim, device=device) * 2 - 1
+    y1 = torch.randint(0, num_classes, (BATCH,), device=device)
+    with torch.no_grad(), _autocast(bf16, device):
       fake = G(z1, y1)
     opt_d.zero_grad(set_to_none=True)
-    with _autocast(bf16):
+    with _autocast(bf16, device):
       s_real, c_real = D(real)
       s_fake, c_fake = D(fake)
       d_loss = bce(s_real.float(), ones) + bce(s_fake.float(), zeros)
@@ -177,16 +195,16 @@ def torch_gan_step(gcfg, num_classes, bf16=False):
         d_loss = d_loss + ce(c_real.float(), y) + ce(c_fake.float(), y1)
     d_loss.backward()
     opt_d.step()
-    z2 = torch.rand(BATCH, gcfg.z_dim) * 2 - 1
-    y2 = torch.randint(0, num_classes, (BATCH,))
+    z2 = torch.rand(BATCH, gcfg.z_dim, device=device) * 2 - 1
+    y2 = torch.randint(0, num_classes, (BATCH,), device=device)
     opt_g.zero_grad(set_to_none=True)
-    with _autocast(bf16):
+    with _autocast(bf16, device):
       s, c = D(G(z2, y2))
       g_loss = bce(s.float(), ones) + (ce(c.float(), y2) if acgan else 0.0)
     g_loss.backward()
     opt_g.step()
     return g_loss
-  return step, (G, D)
+  return _synced(step, device), (G, D)
 
 
 # ----------------------------------------------------------------------------- JAX steps
@@ -210,7 +228,7 @@ def jax_gan_step(gcfg, num_classes):
   return functools.partial(gan.train_step, setup=setup), state, batch
 
 
-def steps_to_run():
+def steps_to_run(device: str = 'cpu'):
   """Returns {name: (description, jax builder, PyTorch builder, PyTorch autocast builder)}. The
   *_bf16 steps run liverjax with matmul_dtype='bfloat16' and time PyTorch in float32 (torch_ms,
   speedup_vs_torch) and under bfloat16 autocast (torch_bf16_ms, speedup_vs_torch_bf16)."""
@@ -241,13 +259,14 @@ def steps_to_run():
   }
   out = {}
   for name, (desc, cfg, jb, tb) in steps.items():
-    out[name] = (desc, functools.partial(jb, cfg), functools.partial(tb, cfg), None)
+    out[name] = (desc, functools.partial(jb, cfg), functools.partial(tb, cfg, device=device),
+                 None)
   for name, (desc, cfg, jb, tb) in steps.items():
     cfg = cfg.copy_and_resolve_references()
     (cfg.model if name == 'classifier' else cfg).matmul_dtype = 'bfloat16'
     out[name + '_bf16'] = (desc + '; bfloat16 matmul operands, float32 sums',
-                           functools.partial(jb, cfg), functools.partial(tb, cfg),
-                           functools.partial(tb, cfg, bf16=True))
+                           functools.partial(jb, cfg), functools.partial(tb, cfg, device=device),
+                           functools.partial(tb, cfg, bf16=True, device=device))
   return out
 
 
@@ -279,16 +298,19 @@ def xla_cost(fn, *args) -> tuple[float | None, float | None]:
   return flops, temp_mb
 
 
-def sgemm_peak(n: int = 4096, reps: int = 5, bf16: bool = False) -> dict:
+def sgemm_peak(n: int = 4096, reps: int = 5, bf16: bool = False, device: str = 'cpu') -> dict:
   """Returns GFLOP/s of an n^3 float32 matmul in PyTorch and in JAX (best of reps each); with
-  bf16, of bfloat16 operands with float32 sums (JAX) and PyTorch's bfloat16 matmul."""
+  bf16, of bfloat16 operands with float32 sums (JAX) and PyTorch's bfloat16 matmul. On cuda,
+  float32 means TF32 tensor-core products in both libraries (JAX's default precision there)."""
   a, b = torch.rand(n, n), torch.rand(n, n)
   ja, jb = jnp.asarray(a.numpy()), jnp.asarray(b.numpy())
+  a, b = a.to(device), b.to(device)
   if bf16:
     a, b = a.bfloat16(), b.bfloat16()
     ja, jb = ja.astype(jnp.bfloat16), jb.astype(jnp.bfloat16)
-  torch.mm(a, b)
-  t_torch = min(_time(lambda: torch.mm(a, b)) for _ in range(reps))
+  mm_torch = _synced(lambda: torch.mm(a, b), device)
+  mm_torch()
+  t_torch = min(_time(mm_torch) for _ in range(reps))
   mm = jax.jit(functools.partial(jnp.dot, preferred_element_type=jnp.float32))
   mm(ja, jb).block_until_ready()
   t_jax = min(_time(lambda: mm(ja, jb).block_until_ready()) for _ in range(reps))
@@ -326,12 +348,13 @@ def scan_ms(step_fn, state, batch, key, steps: int, reps: int = 3) -> float:
   return 1e3 * statistics.median(times) / steps
 
 
-def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps, torch_bf16_builder=None):
+def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps, torch_bf16_builder=None,
+          cost_analysis=True):
   step_fn, state, batch = jax_builder()
   key = jax.random.key(3)
   jax_scan_ms = scan_ms(step_fn, state, batch, key, scan_steps) if scan_steps else None
   fn = jax.jit(step_fn, donate_argnums=0)
-  flops_xla, temp_mb = xla_cost(fn, state, batch, key)
+  flops_xla, temp_mb = xla_cost(fn, state, batch, key) if cost_analysis else (None, None)
   t_step, _ = torch_builder()
   flops = torch_flops(t_step)
   t_bf16 = torch_bf16_builder()[0] if torch_bf16_builder else None
@@ -391,22 +414,39 @@ def main():
   p.add_argument('--threads', type=int, default=os.cpu_count())
   p.add_argument('--scan_steps', type=int, default=5,
                  help='also time this many JAX steps as one lax.scan epoch (0: skip)')
-  p.add_argument('--out', default=os.path.join(ROOT, 'benchmarks', 'results.json'))
+  p.add_argument('--device', choices=('cpu', 'cuda'), default='cpu',
+                 help="cuda: PyTorch on the GPU, and JAX must run on one (float32 products are "
+                 "then TF32 in both: JAX's default precision, set for PyTorch here)")
+  p.add_argument('--cost_analysis', type=int, default=1,
+                 help="0: skip XLA's cost analysis (one compile less per step)")
+  p.add_argument('--out', default=None,
+                 help='default benchmarks/results.json (cpu), benchmarks/results_gpu.json (cuda)')
   args = p.parse_args()
+  args.out = args.out or os.path.join(
+      ROOT, 'benchmarks', 'results.json' if args.device == 'cpu' else 'results_gpu.json')
   torch.set_num_threads(args.threads)
   torch.manual_seed(0)
-  todo = steps_to_run()
+  if args.device == 'cuda':
+    if jax.default_backend() != 'gpu' or not torch.cuda.is_available():
+      sys.exit(f'--device=cuda: JAX runs on {jax.default_backend()}, torch.cuda.is_available() '
+               f'is {torch.cuda.is_available()}')
+    torch.backends.cuda.matmul.allow_tf32 = True   # as JAX's default float32 precision on GPU
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True
+  todo = steps_to_run(args.device)
   if args.only:
     todo = {k: v for k, v in todo.items() if k in args.only.split(',')}
-  peak = sgemm_peak()
-  peak_bf16 = sgemm_peak(bf16=True)
+  n = 4096 if args.device == 'cpu' else 8192
+  peak = sgemm_peak(n, device=args.device)
+  peak_bf16 = sgemm_peak(n, bf16=True, device=args.device)
   print(f'sgemm peak {peak["peak_gflops"]:.0f} GFLOP/s (torch {peak["torch_gflops"]:.0f}, jax '
         f'{peak["jax_gflops"]:.0f}); bfloat16 {peak_bf16["peak_gflops"]:.0f} (torch '
         f'{peak_bf16["torch_gflops"]:.0f}, jax {peak_bf16["jax_gflops"]:.0f}); threads '
         f'{args.threads}; jax {jax.__version__}, torch {torch.__version__}', flush=True)
   results = {}
   for name, (desc, jb, tb, tb_bf16) in todo.items():
-    r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps, tb_bf16)
+    r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps, tb_bf16,
+              bool(args.cost_analysis))
     r['description'] = desc
     r['jax_pct_of_peak'] = round(100 * r['jax_gflops'] / peak['peak_gflops'], 1)
     r['torch_pct_of_peak'] = round(100 * r['torch_gflops'] / peak['peak_gflops'], 1)
@@ -428,7 +468,10 @@ def main():
              if 'torch_bf16_ms' in r else ''),
           flush=True)
   out = {'machine': {'platform': platform.platform(), 'processor': platform.processor(),
-                     'cpu_count': os.cpu_count(), 'threads': args.threads},
+                     'cpu_count': os.cpu_count(), 'threads': args.threads,
+                     'device': args.device, 'jax_devices': [str(d) for d in jax.devices()],
+                     'torch_device': (torch.cuda.get_device_name() if args.device == 'cuda'
+                                      else 'cpu')},
          'versions': {'jax': jax.__version__, 'torch': torch.__version__,
                       'python': platform.python_version()},
          'xla_flags': os.environ.get('XLA_FLAGS', ''),
