@@ -225,19 +225,22 @@ class Experiment:
     progress.update(start_epoch * steps)
     online = arm == 'classic' and bool(cfg.classic.online)
     sw = self.stopwatch
-    for epoch in range(start_epoch, epochs):
-      with sw('classifier training'):
-        state, metrics = self.epoch_fn(state, train_set, n_train, k_train, online)
-        metrics = jax.device_get(metrics)
-      done = epoch + 1
-      if done % cfg.train.log_every == 0 or done == epochs:
-        self.writer.scalars(done, metrics, prefix=f'{name}/train_')
-        progress.set_postfix_str(f'{name} loss {float(metrics["loss"]):.3f}')
-      if done % cfg.train.checkpoint_every == 0 or done == epochs:
-        with sw('checkpointing'):
-          wd.save_state(mngr, done, state)
-      progress.update(steps)
-    mngr.close()
+    try:
+      for epoch in range(start_epoch, epochs):
+        with sw('classifier training'):
+          state, metrics = self.epoch_fn(state, train_set, n_train, k_train, online)
+          metrics = jax.device_get(metrics)
+        done = epoch + 1
+        if done % cfg.train.log_every == 0 or done == epochs:
+          self.writer.scalars(done, metrics, prefix=f'{name}/train_')
+          progress.set_postfix_str(f'{name} loss {float(metrics["loss"]):.3f}')
+        if done % cfg.train.checkpoint_every == 0 or done == epochs:
+          with sw('checkpointing'):
+            wd.save_state(mngr, done, state, wait=False)   # written while training goes on
+        progress.update(steps)
+    finally:
+      with sw('checkpointing'):
+        mngr.close()   # waits for the last save to be on disk, also when training raised
     with sw('evaluation'):
       # All real ROIs, then the fold's test ROIs on the host: one shape, so one compilation.
       logits = self.predict_fn(state, self.real['image'])

@@ -121,25 +121,27 @@ class GANTrainer:
     start = start or 0
     epochs, steps = self.schedule(int(train_set['label'].shape[0]))
     progress.update(start * steps)
-    for epoch in range(start, epochs):
-      state, metrics = self.epoch_fn(state, train_set, k_train)
-      metrics = jax.device_get(metrics)
-      done = epoch + 1
-      if not all(np.isfinite(v) for v in metrics.values()):
-        mngr.close()
-        raise GANDivergedError(
-            f'{name}: loss became NaN/inf in epoch {done} ({metrics}); the last good checkpoint '
-            f'(epoch {mngr.latest_step()}) is kept in {ckpt_dir}')
-      step = int(state.step)
-      self.writer.scalars(step, metrics, prefix=f'{name}/')
-      progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
-      if done % self.gcfg.checkpoint_every == 0 or done == epochs:
-        if state.g_ema is not None:
-          state = self.refresh_fn(state, k_stats)
-        wd.save_state(mngr, done, state)
-        self.writer.image(step, self.fixed_grid(state, k_fixed, grid_labels), f'{name}/samples')
-      progress.update(steps)
-    mngr.close()
+    try:
+      for epoch in range(start, epochs):
+        state, metrics = self.epoch_fn(state, train_set, k_train)
+        metrics = jax.device_get(metrics)
+        done = epoch + 1
+        if not all(np.isfinite(v) for v in metrics.values()):
+          mngr.wait_until_finished()   # the last save may still be being written
+          raise GANDivergedError(
+              f'{name}: loss became NaN/inf in epoch {done} ({metrics}); the last good '
+              f'checkpoint (epoch {mngr.latest_step()}) is kept in {ckpt_dir}')
+        step = int(state.step)
+        self.writer.scalars(step, metrics, prefix=f'{name}/')
+        progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
+        if done % self.gcfg.checkpoint_every == 0 or done == epochs:
+          if state.g_ema is not None:
+            state = self.refresh_fn(state, k_stats)
+          wd.save_state(mngr, done, state, wait=False)   # written while training goes on
+          self.writer.image(step, self.fixed_grid(state, k_fixed, grid_labels), f'{name}/samples')
+        progress.update(steps)
+    finally:
+      mngr.close()   # waits for the last save to be on disk, also when training raised
     return state
 
   def fixed_grid(self, state: gan.GANState, key: jax.Array, labels: list[int]) -> np.ndarray:

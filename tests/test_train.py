@@ -124,6 +124,27 @@ def test_checkpoint_round_trip_is_exact(setup, tmp_path):
   chex.assert_trees_all_equal(jax.device_get(restored), jax.device_get(state))
 
 
+def test_async_save_keeps_the_state_of_its_call_while_training_donates_it(setup, tmp_path):
+  """save_state(wait=False) returns before the write; the loop then donates the state's buffers
+  to the next epoch. The checkpoint must still hold the state as it was at the call."""
+  tx, state, d = setup
+  epoch = jax.jit(_epoch_fn(tx), donate_argnums=0)
+  state, _ = epoch(jax.tree.map(jnp.copy, state), d, jax.random.key(0))   # not the fixture's
+  saved = jax.device_get(state)
+  mngr = workdir.checkpoint_manager(str(tmp_path / 'ckpt'))
+  workdir.save_state(mngr, 1, state, wait=False)
+  state, _ = epoch(state, d, jax.random.key(1))   # overwrites the donated buffers
+  jax.block_until_ready(state)
+  mngr.close()   # waits for the write
+  fresh = train.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))
+  step, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'ckpt')),
+                                          fresh)
+  assert step == 1
+  chex.assert_trees_all_equal(jax.device_get(restored), saved)
+  assert not np.array_equal(jax.device_get(state.params['Dense_0']['kernel']),
+                            saved.params['Dense_0']['kernel'])
+
+
 def test_schedule_caps_steps_but_keeps_one_epoch():
   assert train.schedule(121, 64, 150) == (150, 2)
   assert train.schedule(1000, 64, 150, max_steps=160) == (10, 16)
