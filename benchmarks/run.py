@@ -444,6 +444,25 @@ def main():
         f'{peak_bf16["torch_gflops"]:.0f}, jax {peak_bf16["jax_gflops"]:.0f}); threads '
         f'{args.threads}; jax {jax.__version__}, torch {torch.__version__}', flush=True)
   results = {}
+
+  def write():   # after every step, so that a run cut short keeps what it measured
+    out = {'machine': {'platform': platform.platform(), 'processor': platform.processor(),
+                       'cpu_count': os.cpu_count(), 'threads': args.threads,
+                       'device': args.device, 'jax_devices': [str(d) for d in jax.devices()],
+                       'torch_device': (torch.cuda.get_device_name() if args.device == 'cuda'
+                                        else 'cpu')},
+           'versions': {'jax': jax.__version__, 'torch': torch.__version__,
+                        'python': platform.python_version()},
+           'xla_flags': os.environ.get('XLA_FLAGS', ''),
+           'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''), 'batch': BATCH,
+           'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'bf16_gemm': peak_bf16,
+           'results': results,
+           'date': time.strftime('%Y-%m-%d %H:%M:%S')}
+    tmp = args.out + '.tmp'
+    with open(tmp, 'w') as f:
+      json.dump(out, f, indent=2)
+    os.replace(tmp, args.out)
+
   for name, (desc, jb, tb, tb_bf16) in todo.items():
     r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps, tb_bf16,
               bool(args.cost_analysis))
@@ -467,22 +486,7 @@ def main():
              f'{r["jax_pct_of_bf16_peak"]:.1f} torch {r["torch_bf16_pct_of_bf16_peak"]:.1f}'
              if 'torch_bf16_ms' in r else ''),
           flush=True)
-  out = {'machine': {'platform': platform.platform(), 'processor': platform.processor(),
-                     'cpu_count': os.cpu_count(), 'threads': args.threads,
-                     'device': args.device, 'jax_devices': [str(d) for d in jax.devices()],
-                     'torch_device': (torch.cuda.get_device_name() if args.device == 'cuda'
-                                      else 'cpu')},
-         'versions': {'jax': jax.__version__, 'torch': torch.__version__,
-                      'python': platform.python_version()},
-         'xla_flags': os.environ.get('XLA_FLAGS', ''),
-         'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''), 'batch': BATCH,
-         'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'bf16_gemm': peak_bf16,
-         'results': results,
-         'date': time.strftime('%Y-%m-%d %H:%M:%S')}
-  tmp = args.out + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(out, f, indent=2)
-  os.replace(tmp, args.out)
+    write()
   print(f'-> {args.out}')
 
 
