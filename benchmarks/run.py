@@ -1,4 +1,5 @@
-"""Train-step benchmark: liverjax (JAX/Flax, jitted) vs the same architectures in PyTorch eager (CPU).
+"""Train-step benchmark: liverjax (JAX/Flax, jitted) vs the same architectures in PyTorch eager
+(CPU; GPU with --device=cuda).
 
   pip install -r benchmarks/requirements.txt      # torch==2.13.0, CPU; never a runtime dependency
   python benchmarks/run.py [--steps=10] [--warmup=3] [--only=classifier,dcgan_half] [--out=FILE]
