@@ -28,6 +28,8 @@ in float32 (torch_ms, speedup_vs_torch) and under bfloat16 autocast (torch_bf16_
 speedup_vs_torch_bf16), all three interleaved. The bfloat16 matmul peak (bf16_gemm: 4096^3,
 bfloat16 operands) is measured too, and those steps' % of it (jax_pct_of_bf16_peak,
 torch_bf16_pct_of_bf16_peak); jax_pct_of_peak stays relative to the float32 sgemm peak.
+And as <name>_xla: liverjax with conv_impl='xla' (XLA's own convolutions, cuDNN on a GPU, instead
+of the patch-matrix layers; liverjax.layers) against the same float32 PyTorch step.
 
 --device=cuda runs the PyTorch steps on the GPU (synchronized before each timer reads) and needs
 JAX on a GPU too (writes benchmarks/results_gpu.json by default). There float32 products are TF32
@@ -213,7 +215,9 @@ def jax_classifier_step(cfg):
   model = models.Classifier(num_classes=3, features=tuple(cfg.model.features),
                             kernel_size=cfg.model.kernel_size, dense=cfg.model.dense,
                             input_grad=False,   # as liverjax.experiment trains it
-                            matmul_dtype=models.matmul_dtype(cfg.model.matmul_dtype))
+                            matmul_dtype=models.matmul_dtype(cfg.model.matmul_dtype),
+                            conv_impl=models.conv_impl(cfg.model.conv_impl,
+                                                       cfg.model.matmul_dtype))
   tx = train.make_optimizer(1e-3, 0.9, True)
   state = train.init_state(model, tx, jax.random.key(0), jnp.zeros((64, 64, 1)))
   batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
@@ -268,6 +272,12 @@ def steps_to_run(device: str = 'cpu'):
     out[name + '_bf16'] = (desc + '; bfloat16 matmul operands, float32 sums',
                            functools.partial(jb, cfg), functools.partial(tb, cfg, device=device),
                            functools.partial(tb, cfg, bf16=True, device=device))
+  for name, (desc, cfg, jb, tb) in steps.items():
+    cfg = cfg.copy_and_resolve_references()
+    (cfg.model if name == 'classifier' else cfg).conv_impl = 'xla'
+    out[name + '_xla'] = (desc + "; conv_impl='xla' (XLA's own convolutions; cuDNN on a GPU)",
+                          functools.partial(jb, cfg), functools.partial(tb, cfg, device=device),
+                          None)
   return out
 
 

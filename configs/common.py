@@ -45,6 +45,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.dense = 500
   c.model.dropout = 0.5
   c.model.matmul_dtype = 'float32'       # 'bfloat16': mixed-precision convolutions (README)
+  c.model.conv_impl = 'auto'             # convolutions as 'patches' (patch matrix + matmul) or
+                                         # 'xla' (XLA's own: cuDNN on a GPU); 'auto' = the faster
+                                         # on this backend (models.BACKEND_CONV_IMPL; README)
 
   c.train = ml_collections.ConfigDict()
   c.train.epochs = 150
@@ -76,6 +79,7 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
                                   # the paper; gan.py). :quick uses 0.999
   g.matmul_dtype = 'float32'      # 'bfloat16': convolutions' matmuls on bfloat16 operands,
                                   # float32 sums (layers.matmul; README, Benchmarks)
+  g.conv_impl = 'auto'            # 'patches' | 'xla' | 'auto', as config.model.conv_impl
   if kind == 'dcgan':
     g.g_widths = (1024, 512, 256, 128)   # dense 4x4x1024, then transposed convs
     g.d_widths = (64, 128, 256, 512)

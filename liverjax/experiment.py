@@ -71,9 +71,15 @@ class Experiment:
                                    input_grad=False,   # images are data: faster first layer
                                    matmul_dtype=models.matmul_dtype(
                                        config.model.get('matmul_dtype', 'float32'),
-                                       'model.matmul_dtype'))
+                                       'model.matmul_dtype'),
+                                   conv_impl=models.conv_impl(
+                                       config.model.get('conv_impl', 'auto'),
+                                       config.model.get('matmul_dtype', 'float32'),
+                                       'model.conv_impl'))
     self.tx = train.make_optimizer(config.train.learning_rate, config.train.momentum,
                                    config.train.nesterov)
+    for kind in [a for a in config.arms if a in GAN_ARMS]:   # refused now, not after hours
+      gan_experiment.make_setup(config[kind], len(self.ds.classes))
     diam = np.where(np.isnan(self.ds.diameter_px), config.augment.default_diameter_px,
                     self.ds.diameter_px).astype(np.float32)
     self.real = parallel.put_replicated(

@@ -38,21 +38,26 @@ class GANDivergedError(RuntimeError):
 
 def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
   """Returns the GANSetup (modules, optimizers) that config.gan describes."""
-  low = models.matmul_dtype(gcfg.get('matmul_dtype', 'float32'),
-                            f'gan.matmul_dtype (config.{gcfg.kind}.matmul_dtype in *_aug.py)')
+  where = f'(config.{gcfg.kind}.* in *_aug.py)'
+  low = models.matmul_dtype(gcfg.get('matmul_dtype', 'float32'), f'gan.matmul_dtype {where}')
+  impl = models.conv_impl(gcfg.get('conv_impl', 'auto'), gcfg.get('matmul_dtype', 'float32'),
+                          f'gan.conv_impl {where}')
   if gcfg.kind == 'dcgan':
     generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
-                                      kernel_size=gcfg.g_kernel_size, matmul_dtype=low)
+                                      kernel_size=gcfg.g_kernel_size, matmul_dtype=low,
+                                      conv_impl=impl)
     discriminator = models.DCGANDiscriminator(widths=tuple(gcfg.d_widths),
-                                              kernel_size=gcfg.d_kernel_size, matmul_dtype=low)
+                                              kernel_size=gcfg.d_kernel_size, matmul_dtype=low,
+                                              conv_impl=impl)
   elif gcfg.kind == 'acgan':
     generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
                                       kernel_size=gcfg.g_kernel_size, num_classes=num_classes,
-                                      matmul_dtype=low)
+                                      matmul_dtype=low, conv_impl=impl)
     discriminator = models.ACGANDiscriminator(num_classes=num_classes,
                                               widths=tuple(gcfg.d_widths),
                                               kernel_size=gcfg.d_kernel_size,
-                                              dropout=gcfg.dropout, matmul_dtype=low)
+                                              dropout=gcfg.dropout, matmul_dtype=low,
+                                              conv_impl=impl)
   else:
     raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
   return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,

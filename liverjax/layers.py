@@ -16,6 +16,12 @@ took about half the classifier's step time; a reshape and a max reduction are el
 
 ``matmul_dtype=jnp.bfloat16`` on :class:`Conv` / :class:`ConvTranspose` (default None: float32)
 runs their matmuls in mixed precision (:func:`matmul`); the parameters are the same.
+
+``impl='xla'`` on both (default ``'patches'``) computes the layer with XLA's own convolution
+instead, exactly as ``nn.Conv`` / ``nn.ConvTranspose`` do (``lax.conv_general_dilated`` /
+``lax.conv_transpose``): cuDNN's kernels on an NVIDIA GPU, which read the input in place where the
+patch matrices above are written out and read back. Float32 only (with a GPU's default precision,
+TF32 products). Which is faster where: README, Benchmarks.
 """
 
 from __future__ import annotations
@@ -26,6 +32,17 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+
+IMPLS = ('patches', 'xla')
+_NHWC = ('NHWC', 'HWIO', 'NHWC')
+
+
+def _check_impl(impl: str, matmul_dtype: Any) -> None:
+  if impl not in IMPLS:
+    raise ValueError(f'impl={impl!r}: expected one of {IMPLS}')
+  if impl == 'xla' and matmul_dtype is not None:
+    raise ValueError("impl='xla' runs float32 only; matmul_dtype needs impl='patches'")
 
 
 def same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -249,7 +266,7 @@ class Conv(nn.Module):
 
   input_grad=False declares the input to be data: no gradient flows to it (``stop_gradient``),
   and a one-channel input then takes a faster form (:func:`_conv_one_channel_data`). Parameters
-  and outputs are the same either way.
+  and outputs are the same either way. impl='xla': XLA's convolution, as ``nn.Conv``.
   """
   features: int
   kernel_size: int
@@ -257,6 +274,7 @@ class Conv(nn.Module):
   use_bias: bool = True
   input_grad: bool = True
   matmul_dtype: Any = None
+  impl: str = 'patches'
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
 
@@ -264,7 +282,12 @@ class Conv(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     k, cin = self.kernel_size, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
-    if cin == 1 and not self.input_grad:
+    _check_impl(self.impl, self.matmul_dtype)
+    if self.impl == 'xla':
+      x = x if self.input_grad else jax.lax.stop_gradient(x)
+      y = jax.lax.conv_general_dilated(x, kernel, (self.strides,) * 2, 'SAME',
+                                       dimension_numbers=_NHWC)
+    elif cin == 1 and not self.input_grad:
       y = _conv_one_channel_data(jax.lax.stop_gradient(x), kernel, self.strides)
     else:
       y = _patch_matmul(extract_patches(x, k, self.strides),
@@ -303,12 +326,15 @@ class ConvTranspose(nn.Module):
     unpadded input by all taps at once, Z = x @ W (k*k*features values per input pixel), then each
     output phase is a sum of shifted slices of Z. For the 128 -> 1 output layer this is 128x less
     than the input-side patches.
+
+  impl='xla': XLA's transposed convolution, as ``nn.ConvTranspose``.
   """
   features: int
   kernel_size: int
   strides: int = 2
   use_bias: bool = True
   matmul_dtype: Any = None
+  impl: str = 'patches'
   kernel_init: Any = nn.initializers.lecun_normal()
   bias_init: Any = nn.initializers.zeros_init()
 
@@ -316,7 +342,10 @@ class ConvTranspose(nn.Module):
   def __call__(self, x: jax.Array) -> jax.Array:
     k, s, cin = self.kernel_size, self.strides, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
-    if self.features < cin:
+    _check_impl(self.impl, self.matmul_dtype)
+    if self.impl == 'xla':
+      y = jax.lax.conv_transpose(x, kernel, (s, s), 'SAME', dimension_numbers=_NHWC)
+    elif self.features < cin:
       y = _conv_transpose_output_side(x, kernel, s, self.matmul_dtype)
     else:
       y = _conv_transpose_input_side(x, kernel, s, self.matmul_dtype)

@@ -26,6 +26,29 @@ def matmul_dtype(name: str, key: str = 'matmul_dtype'):
   return MATMUL_DTYPES[name]
 
 
+CONV_IMPLS = ('auto',) + layers.IMPLS
+
+
+def conv_impl(name: str, matmul_dtype_name: str = 'float32', key: str = 'conv_impl') -> str:
+  """Returns the layers' ``impl`` for a config value: 'patches' or 'xla' as given; 'auto' picks
+  by backend (BACKEND_CONV_IMPL: measured per backend, README Benchmarks) and takes 'patches'
+  wherever the matmuls are bfloat16 (the only form that has them)."""
+  if name not in CONV_IMPLS:
+    raise errors.ConfigError(f'config.{key}={name!r}: expected one of {list(CONV_IMPLS)}')
+  low = matmul_dtype_name != 'float32'
+  if name == 'auto':
+    return 'patches' if low else BACKEND_CONV_IMPL.get(jax.default_backend(), 'patches')
+  if name == 'xla' and low:
+    raise errors.ConfigError(f"config.{key}='xla' runs float32 only: with matmul_dtype="
+                             f"{matmul_dtype_name!r} use 'patches' (or 'auto')")
+  return name
+
+
+# 'auto' per jax.default_backend(). cpu: XLA-CPU's own convolutions are far slower inside
+# lax.scan (liverjax/layers.py), so patches.
+BACKEND_CONV_IMPL = {'cpu': 'patches'}
+
+
 class Classifier(nn.Module):
   """The paper's CNN: 3 x (conv + ReLU + 2x2 max-pool), dense + ReLU, dropout, dense logits.
 
@@ -51,6 +74,7 @@ class Classifier(nn.Module):
   dropout: float = 0.5
   input_grad: bool = True
   matmul_dtype: Any = None
+  conv_impl: str = 'patches'
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False, return_features: bool = False):
@@ -58,7 +82,7 @@ class Classifier(nn.Module):
     x = x - mean.value
     for i, width in enumerate(self.features):
       x = layers.Conv(width, self.kernel_size, input_grad=self.input_grad or i > 0,
-                      matmul_dtype=self.matmul_dtype)(x)
+                      matmul_dtype=self.matmul_dtype, impl=self.conv_impl)(x)
       x = nn.relu(layers.max_pool_2x2(x))   # = pool(relu(x)); ReLU on 1/4 of the values
     x = x.reshape((x.shape[0], -1))
     feats = nn.relu(nn.Dense(self.dense)(x))
@@ -86,6 +110,7 @@ class DCGANGenerator(nn.Module):
   num_classes: int = 0
   bn_momentum: float = 0.9
   matmul_dtype: Any = None
+  conv_impl: str = 'patches'
 
   @nn.compact
   def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -97,10 +122,11 @@ class DCGANGenerator(nn.Module):
     x = nn.relu(bn()(x.reshape(z.shape[0], 4, 4, self.widths[0])))
     for width in self.widths[1:]:
       x = layers.ConvTranspose(width, self.kernel_size, 2, use_bias=False,
-                               kernel_init=DCGAN_INIT, matmul_dtype=self.matmul_dtype)(x)
+                               kernel_init=DCGAN_INIT, matmul_dtype=self.matmul_dtype,
+                               impl=self.conv_impl)(x)
       x = nn.relu(bn()(x))
     x = layers.ConvTranspose(1, self.kernel_size, 2, kernel_init=DCGAN_INIT,
-                             matmul_dtype=self.matmul_dtype)(x)
+                             matmul_dtype=self.matmul_dtype, impl=self.conv_impl)(x)
     return jnp.tanh(x)
 
 
@@ -114,12 +140,14 @@ class DCGANDiscriminator(nn.Module):
   widths: Sequence[int] = (64, 128, 256, 512)
   kernel_size: int = 5
   matmul_dtype: Any = None
+  conv_impl: str = 'patches'
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
     for i, width in enumerate(self.widths):
       x = layers.Conv(width, self.kernel_size, strides=2, use_bias=i == 0,
-                      kernel_init=DCGAN_INIT, matmul_dtype=self.matmul_dtype)(x)
+                      kernel_init=DCGAN_INIT, matmul_dtype=self.matmul_dtype,
+                      impl=self.conv_impl)(x)
       if i > 0:
         x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5)(x)
       x = nn.leaky_relu(x, 0.2)
@@ -139,12 +167,13 @@ class ACGANDiscriminator(nn.Module):
   kernel_size: int = 3
   dropout: float = 0.5
   matmul_dtype: Any = None
+  conv_impl: str = 'patches'
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = True):
     for i, width in enumerate(self.widths):
       x = layers.Conv(width, self.kernel_size, strides=2 if i % 2 == 0 else 1,
-                      matmul_dtype=self.matmul_dtype)(x)
+                      matmul_dtype=self.matmul_dtype, impl=self.conv_impl)(x)
       x = nn.leaky_relu(x, 0.2)
       x = nn.Dropout(self.dropout, deterministic=not train)(x)
     x = x.reshape(x.shape[0], -1)

@@ -54,10 +54,11 @@ def test_acgan_shapes():
 @pytest.mark.parametrize('size,cin,features,kernel,stride', [
     (4, 8, 6, 5, 2), (7, 3, 4, 5, 2), (8, 2, 3, 3, 2), (5, 2, 3, 4, 2), (4, 3, 2, 5, 3),
     (8, 6, 1, 5, 2), (6, 5, 2, 4, 2)])  # features < cin: output-side form
-def test_conv_transpose_equals_flax(size, cin, features, kernel, stride):
+@pytest.mark.parametrize('impl', layers.IMPLS)
+def test_conv_transpose_equals_flax(size, cin, features, kernel, stride, impl):
   x = jax.random.normal(jax.random.key(size), (2, size, size, cin))
   stock = nn.ConvTranspose(features, (kernel, kernel), strides=(stride, stride), padding='SAME')
-  ours = layers.ConvTranspose(features, kernel, stride)
+  ours = layers.ConvTranspose(features, kernel, stride, impl=impl)
   v = stock.init(jax.random.key(1), x)
   assert jax.tree.map(jnp.shape, v) == jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x))
   v = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), v)

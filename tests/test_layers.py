@@ -7,12 +7,13 @@ import pytest
 from liverjax import layers
 
 
+@pytest.mark.parametrize('impl', layers.IMPLS)
 @pytest.mark.parametrize('size,cin,features,kernel,stride', [
     (64, 1, 8, 3, 1), (16, 5, 7, 5, 1), (32, 3, 4, 5, 2), (9, 2, 3, 3, 2), (8, 4, 6, 4, 1)])
-def test_conv_equals_flax_conv(size, cin, features, kernel, stride):
+def test_conv_equals_flax_conv(size, cin, features, kernel, stride, impl):
   key_x, key_p = jax.random.split(jax.random.key(size + kernel + stride))
   x = jax.random.normal(key_x, (2, size, size, cin))
-  ours = layers.Conv(features, kernel, strides=stride)
+  ours = layers.Conv(features, kernel, strides=stride, impl=impl)
   stock = nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding='SAME')
   variables = ours.init(key_p, x)
   ref_vars = stock.init(key_p, x)
@@ -23,10 +24,11 @@ def test_conv_equals_flax_conv(size, cin, features, kernel, stride):
                              rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize('impl', layers.IMPLS)
 @pytest.mark.parametrize('cin,kernel,stride', [(3, 3, 1), (1, 3, 1), (1, 5, 2), (2, 4, 2)])
-def test_conv_gradients_equal_flax_conv(cin, kernel, stride):
+def test_conv_gradients_equal_flax_conv(cin, kernel, stride, impl):
   x = jax.random.normal(jax.random.key(0), (2, 12, 12, cin))
-  ours = layers.Conv(4, kernel, strides=stride)
+  ours = layers.Conv(4, kernel, strides=stride, impl=impl)
   stock = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
   v = ours.init(jax.random.key(1), x)
   g1 = jax.grad(lambda v, x: jnp.sum(ours.apply(v, x) ** 2), argnums=(0, 1))(v, x)
@@ -34,12 +36,13 @@ def test_conv_gradients_equal_flax_conv(cin, kernel, stride):
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4), g1, g2)
 
 
+@pytest.mark.parametrize('impl', layers.IMPLS)
 @pytest.mark.parametrize('kernel,stride', [(3, 1), (5, 2), (4, 2)])
-def test_conv_on_data_equals_flax_conv(kernel, stride):
-  # input_grad=False on one channel: the sum-of-slices form with its written-out weight gradient;
-  # same output and weight gradient as nn.Conv, and no gradient to the input (it is data)
+def test_conv_on_data_equals_flax_conv(kernel, stride, impl):
+  # input_grad=False on one channel: the sum-of-slices form with its written-out weight gradient
+  # (patches); same output and weight gradient as nn.Conv, and no gradient to the input (it is data)
   x = jax.random.normal(jax.random.key(0), (2, 12, 12, 1))
-  ours = layers.Conv(4, kernel, strides=stride, input_grad=False)
+  ours = layers.Conv(4, kernel, strides=stride, input_grad=False, impl=impl)
   stock = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
   v = ours.init(jax.random.key(1), x)
   np.testing.assert_allclose(ours.apply(v, x), stock.apply(v, x), rtol=1e-5, atol=1e-5)
@@ -58,6 +61,14 @@ def test_max_pool_equals_flax_max_pool(shape):
   loss = lambda pool: lambda x: jnp.sum(jnp.sin(pool(nn.relu(x))))
   np.testing.assert_allclose(jax.grad(loss(layers.max_pool_2x2))(x), jax.grad(loss(stock))(x),
                              rtol=1e-6, atol=1e-6)
+
+
+def test_xla_impl_refuses_bfloat16():
+  x = jnp.zeros((1, 8, 8, 2))
+  for layer in (layers.Conv(3, 3, impl='xla', matmul_dtype='bfloat16'),
+                layers.ConvTranspose(3, 5, impl='xla', matmul_dtype='bfloat16')):
+    with pytest.raises(ValueError, match='float32 only'):
+      layer.init(jax.random.key(0), x)
 
 
 def test_same_padding():

@@ -1,9 +1,11 @@
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from liverjax import models, train
+from liverjax import errors, models, train
 
 
 def _count(tree):
@@ -57,3 +59,38 @@ def test_classifier_on_data_same_function_and_parameter_gradients():
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6),
                gp_fast, gp_slow)
   assert np.any(gx_slow) and not np.any(gx_fast)
+
+
+def test_conv_impl_reaches_every_convolution():
+  # conv_impl='xla': every convolution of every model is XLA's own (lax.conv_general_dilated; a
+  # transposed one is one too); 'patches': none is. tests/test_layers.py and test_gan.py show
+  # that both forms of each layer compute nn.Conv's / nn.ConvTranspose's function and gradients.
+  x = jnp.zeros((2, 64, 64, 1))
+  z = jnp.zeros((2, 100))
+  cases = [
+      (lambda impl: models.Classifier(3, (4, 8, 8), dense=16, input_grad=False,
+                                      conv_impl=impl), (x,), {'train': False}, 3),
+      (lambda impl: models.DCGANGenerator((32, 16, 8, 8), num_classes=3, conv_impl=impl),
+       (z, jnp.zeros((2,), jnp.int32)), {}, 4),
+      (lambda impl: models.DCGANDiscriminator((8, 8, 16, 16), conv_impl=impl), (x,), {}, 4),
+      (lambda impl: models.ACGANDiscriminator(3, (8, 8, 8, 8, 16, 16), conv_impl=impl), (x,),
+       {'train': False}, 6),
+  ]
+  for make, args, kw, n_conv in cases:
+    for impl, expected in (('xla', n_conv), ('patches', 0)):
+      model = make(impl)
+      v = jax.eval_shape(functools.partial(model.init, **kw), jax.random.key(0), *args)
+      v = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), v)
+      jaxpr = jax.make_jaxpr(lambda a: model.apply(v, *a, **kw, mutable=['batch_stats']))(args)
+      assert str(jaxpr).count('conv_general_dilated') == expected, (impl, type(model).__name__)
+
+
+def test_conv_impl_config_values():
+  assert models.conv_impl('auto') == models.BACKEND_CONV_IMPL.get(jax.default_backend(),
+                                                                    'patches')
+  assert models.conv_impl('auto', 'bfloat16') == 'patches'
+  assert models.conv_impl('xla') == 'xla' and models.conv_impl('patches') == 'patches'
+  with pytest.raises(errors.ConfigError, match="float32 only"):
+    models.conv_impl('xla', 'bfloat16', 'model.conv_impl')
+  with pytest.raises(errors.ConfigError, match="config.model.conv_impl='cudnn'"):
+    models.conv_impl('cudnn', key='model.conv_impl')
