@@ -44,9 +44,11 @@ def conv_impl(name: str, matmul_dtype_name: str = 'float32', key: str = 'conv_im
   return name
 
 
-# 'auto' per jax.default_backend(). cpu: XLA-CPU's own convolutions are far slower inside
-# lax.scan (liverjax/layers.py), so patches.
-BACKEND_CONV_IMPL = {'cpu': 'patches'}
+# 'auto' per jax.default_backend(); backends not listed (TPU: not measured) get 'patches'.
+# cpu: XLA-CPU's own convolutions are far slower inside lax.scan (liverjax/layers.py; classifier
+# step 11.5 s vs 0.24 s on a 2-core CPU). gpu (one H100, 2026-11-26, in scan): classifier
+# 0.55 (xla) vs 0.58 ms (patches), a tie; paper DCGAN 13.7 vs 5.8 ms, so patches (README).
+BACKEND_CONV_IMPL = {'cpu': 'patches', 'gpu': 'patches'}
 
 
 class Classifier(nn.Module):
