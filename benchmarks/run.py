@@ -29,7 +29,8 @@ speedup_vs_torch_bf16), all three interleaved. The bfloat16 matmul peak (bf16_ge
 bfloat16 operands) is measured too, and those steps' % of it (jax_pct_of_bf16_peak,
 torch_bf16_pct_of_bf16_peak); jax_pct_of_peak stays relative to the float32 sgemm peak.
 And as <name>_xla: liverjax with conv_impl='xla' (XLA's own convolutions, cuDNN on a GPU, instead
-of the patch-matrix layers; liverjax.layers) against the same float32 PyTorch step.
+of the patch-matrix layers; liverjax.layers) against the same float32 PyTorch step; on the CPU
+only when --only names them (the classifier's takes ~11 s per step in scan there).
 
 --device=cuda runs the PyTorch steps on the GPU (synchronized before each timer reads) and needs
 JAX on a GPU too (writes benchmarks/results_gpu.json by default). There float32 products are TF32
@@ -447,6 +448,8 @@ def main():
   todo = steps_to_run(args.device)
   if args.only:
     todo = {k: v for k, v in todo.items() if k in args.only.split(',')}
+  elif args.device == 'cpu':   # XLA-CPU's own convolutions: seconds to minutes per step
+    todo = {k: v for k, v in todo.items() if not k.endswith('_xla')}
   n = 4096 if args.device == 'cpu' else 8192
   peak = sgemm_peak(n, device=args.device)
   peak_bf16 = sgemm_peak(n, bf16=True, device=args.device)
