@@ -64,22 +64,22 @@ class Experiment:
                                                seed=config.split_seed)
     self.mesh = parallel.make_mesh(config.get('num_devices') or None)
     parallel.check_batch_size(config.train.batch_size, self.mesh)
+    dtype_name = config.model.get('matmul_dtype', 'float32')
     self.model = models.Classifier(num_classes=len(self.ds.classes),
                                    features=tuple(config.model.features),
                                    kernel_size=config.model.kernel_size,
                                    dense=config.model.dense, dropout=config.model.dropout,
                                    input_grad=False,   # images are data: faster first layer
-                                   matmul_dtype=models.matmul_dtype(
-                                       config.model.get('matmul_dtype', 'float32'),
-                                       'model.matmul_dtype'),
+                                   matmul_dtype=models.matmul_dtype(dtype_name,
+                                                                    'model.matmul_dtype'),
                                    conv_impl=models.conv_impl(
-                                       config.model.get('conv_impl', 'auto'),
-                                       config.model.get('matmul_dtype', 'float32'),
+                                       config.model.get('conv_impl', 'auto'), dtype_name,
                                        'model.conv_impl'))
     self.tx = train.make_optimizer(config.train.learning_rate, config.train.momentum,
                                    config.train.nesterov)
-    for kind in [a for a in config.arms if a in GAN_ARMS]:   # refused now, not after hours
-      gan_experiment.make_setup(config[kind], len(self.ds.classes))
+    # GAN arms' modules and optimizers: built (and a bad config refused) now, not after hours
+    self._gan_setups = {kind: gan_experiment.make_setup(config[kind], len(self.ds.classes))
+                        for kind in config.arms if kind in GAN_ARMS}
     diam = np.where(np.isnan(self.ds.diameter_px), config.augment.default_diameter_px,
                     self.ds.diameter_px).astype(np.float32)
     self.real = parallel.put_replicated(
@@ -128,7 +128,7 @@ class Experiment:
       gcfg = cfg[kind]
       if kind not in self._trainers:   # one per kind: its jitted steps compile once, not per fold
         self._trainers[kind] = gan_experiment.GANTrainer(
-            gan_experiment.make_setup(gcfg, len(self.ds.classes)), gcfg, self.mesh, self.writer,
+            self._gan_setups[kind], gcfg, self.mesh, self.writer,
             tuple(cfg.augment.scale_range), cfg.augment.shift_cap_px)
       trainer = self._trainers[kind]
       real = jax.tree.map(lambda a: a[jnp.asarray(train_idx)], self.real)

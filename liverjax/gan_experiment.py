@@ -39,9 +39,9 @@ class GANDivergedError(RuntimeError):
 def make_setup(gcfg, num_classes: int) -> gan.GANSetup:
   """Returns the GANSetup (modules, optimizers) that config.gan describes."""
   where = f'(config.{gcfg.kind}.* in *_aug.py)'
-  low = models.matmul_dtype(gcfg.get('matmul_dtype', 'float32'), f'gan.matmul_dtype {where}')
-  impl = models.conv_impl(gcfg.get('conv_impl', 'auto'), gcfg.get('matmul_dtype', 'float32'),
-                          f'gan.conv_impl {where}')
+  dtype_name = gcfg.get('matmul_dtype', 'float32')
+  low = models.matmul_dtype(dtype_name, f'gan.matmul_dtype {where}')
+  impl = models.conv_impl(gcfg.get('conv_impl', 'auto'), dtype_name, f'gan.conv_impl {where}')
   if gcfg.kind == 'dcgan':
     generator = models.DCGANGenerator(widths=tuple(gcfg.g_widths),
                                       kernel_size=gcfg.g_kernel_size, matmul_dtype=low,
