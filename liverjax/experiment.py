@@ -12,7 +12,9 @@ An *arm* is a way to build the classifier's training set from a fold's real trai
   fold's *training* ROIs only, and shared by the fold's seeds and sizes.
 
 Each (arm, size, seed, fold) *run* trains the classifier from scratch, evaluates it on the fold's
-real test ROIs and writes ``runs/<run>.json``. A re-run with the same workdir skips finished runs
+real test ROIs and writes ``runs/<run>.json``. With ``config.train.vmap_folds`` the folds of an
+(arm, size, seed) train at once, vmapped over stacked states and sets (:meth:`Experiment.run_folds`;
+same records). A re-run with the same workdir skips finished runs
 and resumes unfinished ones from their latest checkpoint (saved every
 ``config.train.checkpoint_every`` epochs); keys derive from (seed, fold, size), so the results
 equal those of an uninterrupted run.
@@ -25,6 +27,7 @@ does a classifier trained on real images only recognise each synthetic image's c
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import os
 
@@ -91,10 +94,19 @@ class Experiment:
     step_fn = functools.partial(train.train_step, model=self.model, tx=self.tx)
     # Training sets come with their number of examples n (traced): a fold's real ROIs are padded
     # to whole batches (train.pad_rows), so folds of similar size share one compilation.
-    self.epoch_fn = jax.jit(lambda s, d, n, k, aug: train.train_epoch(
+    epoch = lambda s, d, n, k, aug: train.train_epoch(
         s, d, k, step_fn=step_fn, batch_size=config.train.batch_size,
-        batch_sharding=batch_sharding, augment_fn=online if aug else None, n=n),
-                            static_argnums=4, donate_argnums=0)
+        batch_sharding=batch_sharding, augment_fn=online if aug else None, n=n)
+    self.epoch_fn = jax.jit(epoch, static_argnums=4, donate_argnums=0)
+    # config.train.vmap_folds: several folds' epochs as one program over stacked states and sets
+    self.epoch_folds_fn = jax.jit(
+        lambda s, d, n, k, aug: jax.vmap(functools.partial(epoch, aug=aug))(s, d, n, k),
+        static_argnums=4, donate_argnums=0)
+    replicated = parallel.replicated(self.mesh)
+    self.stack_fn = jax.jit(lambda trees: jax.tree.map(lambda *a: jnp.stack(a), *trees),
+                            out_shardings=replicated)
+    self.fold_state_fn = jax.jit(lambda s, i: jax.tree.map(lambda a: a[i], s),
+                                 static_argnums=1, out_shardings=replicated)
     self.mean_fn = jax.jit(lambda x, n: jnp.sum(
         jnp.where((jnp.arange(x.shape[0]) < n)[:, None, None, None], x, 0.0), 0) / n)
     self.predict_fn = jax.jit(lambda s, x: train.predict(
@@ -214,50 +226,89 @@ class Experiment:
     t = self.config.train
     return train.schedule(n, t.batch_size, t.epochs, t.max_steps)
 
-  def run(self, arm: str, size: int, seed: int, fold: int, progress) -> dict:
-    """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
-    cfg = self.config
-    name = run_name(arm, size, seed, fold)
-    train_idx, test_idx = self.folds[fold]
+  def _start(self, arm: str, size: int, seed: int, fold: int) -> dict:
+    """Returns what one run trains with: its training set, initial (or restored) state, open
+    checkpoint manager, first epoch, schedule and training key."""
     k_init, k_aug, k_train = jax.random.split(run_key(seed, fold, size), 3)
     train_set, n_train = self.training_set(arm, size, seed, fold, k_aug)
     mean_image = self.mean_fn(train_set['image'], n_train)
     state = train.init_state(self.model, self.tx, k_init, mean_image)
     state = jax.device_put(state, parallel.replicated(self.mesh))
+    name = run_name(arm, size, seed, fold)
     mngr = wd.checkpoint_manager(os.path.join(self.workdir, 'checkpoints', name))
     start_epoch, state = wd.restore_latest(mngr, state)
-    start_epoch = start_epoch or 0
     epochs, steps = self.schedule(arm, size, fold)
-    progress.update(start_epoch * steps)
-    online = arm == 'classic' and bool(cfg.classic.online)
-    sw = self.stopwatch
-    try:
-      for epoch in range(start_epoch, epochs):
-        with sw('classifier training'):
-          state, metrics = self.epoch_fn(state, train_set, n_train, k_train, online)
-          metrics = jax.device_get(metrics)
-        done = epoch + 1
-        if done % cfg.train.log_every == 0 or done == epochs:
-          self.writer.scalars(done, metrics, prefix=f'{name}/train_')
-          progress.set_postfix_str(f'{name} loss {float(metrics["loss"]):.3f}')
-        if done % cfg.train.checkpoint_every == 0 or done == epochs:
-          with sw('checkpointing'):
-            wd.save_state(mngr, done, state, wait=False)   # written while training goes on
-        progress.update(steps)
-    finally:
-      with sw('checkpointing'):
-        mngr.close()   # waits for the last save to be on disk, also when training raised
-    with sw('evaluation'):
+    return dict(name=name, arm=arm, size=size, seed=seed, fold=fold, train_set=train_set,
+                n_train=n_train, state=state, mngr=mngr, start_epoch=start_epoch or 0,
+                epochs=epochs, steps=steps, k_train=k_train)
+
+  def _finish(self, run: dict, state) -> dict:
+    """Evaluates a trained run on its fold's test ROIs, writes and returns its record."""
+    test_idx = self.folds[run['fold']][1]
+    with self.stopwatch('evaluation'):
       # All real ROIs, then the fold's test ROIs on the host: one shape, so one compilation.
       logits = self.predict_fn(state, self.real['image'])
       preds = np.asarray(jnp.argmax(logits, -1))[test_idx]
       cm = evaluation.confusion_matrix(self.ds.labels[test_idx], preds, len(self.ds.classes))
-    record = {'arm': arm, 'size': size, 'seed': seed, 'fold': fold, 'epochs': epochs,
-              'steps': epochs * steps,
-              'n_train': int(n_train), 'n_test': int(len(test_idx)),
+    record = {'arm': run['arm'], 'size': run['size'], 'seed': run['seed'], 'fold': run['fold'],
+              'epochs': run['epochs'], 'steps': run['epochs'] * run['steps'],
+              'n_train': int(run['n_train']), 'n_test': int(len(test_idx)),
               'confusion': cm.tolist(), **evaluation.metrics_from_confusion(cm)}
-    wd.write_json(os.path.join(self.workdir, 'runs', f'{name}.json'), record)
+    wd.write_json(os.path.join(self.workdir, 'runs', f'{run["name"]}.json'), record)
     return record
+
+  def _epochs(self, runs: list[dict], epoch_fn, state, progress):
+    """Trains runs (one, or several folds stacked for epoch_fn) from their common first epoch to
+    their common last, checkpointing each run; returns the final (stacked) state."""
+    cfg, sw, first = self.config, self.stopwatch, runs[0]
+    progress.update(first['start_epoch'] * first['steps'] * len(runs))
+    online = first['arm'] == 'classic' and bool(cfg.classic.online)
+    try:
+      for epoch in range(first['start_epoch'], first['epochs']):
+        with sw('classifier training'):
+          state, metrics = epoch_fn(state, online)
+          metrics = jax.device_get(metrics)
+        done = epoch + 1
+        for i, run in enumerate(runs):
+          if done % cfg.train.log_every == 0 or done == first['epochs']:
+            mine = metrics if len(runs) == 1 else jax.tree.map(lambda m: m[i], metrics)
+            self.writer.scalars(done, mine, prefix=f'{run["name"]}/train_')
+            progress.set_postfix_str(f'{run["name"]} loss {float(mine["loss"]):.3f}')
+          if done % cfg.train.checkpoint_every == 0 or done == first['epochs']:
+            with sw('checkpointing'):   # written while training goes on
+              wd.save_state(run['mngr'], done, state if len(runs) == 1
+                            else self.fold_state_fn(state, i), wait=False)
+        progress.update(first['steps'] * len(runs))
+    finally:
+      with sw('checkpointing'):
+        for run in runs:
+          run['mngr'].close()   # waits for the last save to be on disk, also when training raised
+    return state
+
+  def _train_and_finish(self, r: dict, progress) -> dict:
+    state = self._epochs([r], lambda s, online: self.epoch_fn(
+        s, r['train_set'], r['n_train'], r['k_train'], online), r['state'], progress)
+    return self._finish(r, state)
+
+  def run(self, arm: str, size: int, seed: int, fold: int, progress) -> dict:
+    """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
+    return self._train_and_finish(self._start(arm, size, seed, fold), progress)
+
+  def run_folds(self, arm: str, size: int, seed: int, folds, progress) -> list[dict]:
+    """Trains and evaluates the runs of several folds of one (arm, size, seed) at once: their
+    states and training sets stacked, one vmapped epoch program (config.train.vmap_folds).
+    Each fold keeps its own keys, checkpoints and record, as :meth:`run` would write them.
+    Folds whose padded training sets, schedules or resume points differ run one by one."""
+    runs = [self._start(arm, size, seed, fold) for fold in folds]
+    same = {(r['train_set']['label'].shape, r['start_epoch'], r['epochs'], r['steps'])
+            for r in runs}
+    if len(runs) == 1 or len(same) > 1:
+      return [self._train_and_finish(r, progress) for r in runs]
+    stack = lambda key: self.stack_fn([r[key] for r in runs])
+    train_set, n_train, k_train = stack('train_set'), stack('n_train'), stack('k_train')
+    state = self._epochs(runs, lambda s, online: self.epoch_folds_fn(
+        s, train_set, n_train, k_train, online), stack('state'), progress)
+    return [self._finish(r, self.fold_state_fn(state, i)) for i, r in enumerate(runs)]
 
 
 def plan(config) -> list[tuple[str, int, int, int]]:
@@ -367,18 +418,24 @@ def train_and_evaluate(config, workdir: str) -> dict:
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
                ds.classes, ds.class_counts(), len(np.unique(ds.groups)))
   runs = plan(config)
-  records = []
   total = sum(np.prod(exp.schedule(arm, size, fold)) for arm, size, _, fold in runs)
   progress = tqdm.tqdm(total=int(total), desc=f'{len(runs)} classifier runs', unit='step',
                        disable=not config.get('progress', True), smoothing=0.05)
+  done = {}
   for arm, size, seed, fold in runs:
-    path = os.path.join(workdir, 'runs', f'{run_name(arm, size, seed, fold)}.json')
-    record = wd.read_json(path)
-    if record is None:
-      record = exp.run(arm, size, seed, fold, progress)
-    else:
+    record = wd.read_json(os.path.join(workdir, 'runs', f'{run_name(arm, size, seed, fold)}.json'))
+    if record is not None:
+      done[(arm, size, seed, fold)] = record
       progress.update(int(np.prod(exp.schedule(arm, size, fold))))
-    records.append(record)
+  for group in itertools.groupby(runs, key=lambda r: r[:3]):   # the folds of (arm, size, seed)
+    (arm, size, seed), todo = group[0], [r[3] for r in group[1] if r not in done]
+    if config.train.get('vmap_folds', False) and len(todo) > 1:
+      for fold, record in zip(todo, exp.run_folds(arm, size, seed, todo, progress)):
+        done[(arm, size, seed, fold)] = record
+    else:
+      for fold in todo:
+        done[(arm, size, seed, fold)] = exp.run(arm, size, seed, fold, progress)
+  records = [done[r] for r in runs]
   progress.close()
   with sw('report'):
     results = summarize(records, ds.classes, config)

@@ -98,6 +98,36 @@ def test_interrupted_run_resumes_from_checkpoint_to_identical_result(tmp_path):
   assert resumed == uninterrupted
 
 
+def test_vmapped_folds_equal_fold_by_fold_and_resume(tmp_path):
+  """config.train.vmap_folds trains a (arm, size, seed)'s folds as one vmapped program: the same
+  records as fold by fold (each fold keeps its keys), its own checkpoints per fold, and an
+  interrupted group resumes to the same result. Folds at different resume points run one by one."""
+  config = classic_aug.get_config('smoke')
+  config.train.epochs = 3
+  config.progress = False
+  config.train.vmap_folds = True
+  one_by_one = experiment.Experiment(config, str(tmp_path / 'a'))
+  expected = [one_by_one.run('classic', 64, 0, fold, _StopAfter(100)) for fold in range(3)]
+  exp = experiment.Experiment(config, str(tmp_path / 'b'))
+  with pytest.raises(_Interrupt):
+    exp.run_folds('classic', 64, 0, [0, 1, 2], _StopAfter(1))   # after epoch 2's checkpoints
+  for fold in range(3):
+    ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / f'classic_n64_seed0_fold{fold}')
+    assert '2' in ckpts and '3' not in ckpts
+  exp = experiment.Experiment(config, str(tmp_path / 'b'))
+  assert exp.run_folds('classic', 64, 0, [0, 1, 2], _StopAfter(100)) == expected
+  # fold 0 stopped at epoch 2 and folds 1, 2 fresh: they cannot share epochs, so one by one
+  exp = experiment.Experiment(config, str(tmp_path / 'c'))
+  with pytest.raises(_Interrupt):
+    exp.run('classic', 64, 0, 0, _StopAfter(1))
+  assert exp.run_folds('classic', 64, 0, [0, 1, 2], _StopAfter(100)) == expected
+  # the whole experiment, vmapped: the same run records as fold by fold
+  experiment.train_and_evaluate(config, str(tmp_path / 'd'))
+  for record in expected:
+    name = experiment.run_name('classic', 64, 0, record['fold'])
+    assert wd.read_json(str(tmp_path / 'd' / 'runs' / f'{name}.json')) == record
+
+
 def test_configs_have_three_variants():
   from configs import acgan_aug, all_aug, dcgan_aug
   for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug):
