@@ -304,10 +304,13 @@ class Experiment:
             for r in runs}
     if len(runs) == 1 or len(same) > 1:
       return [self._train_and_finish(r, progress) for r in runs]
-    stack = lambda key: self.stack_fn([r[key] for r in runs])
-    train_set, n_train, k_train = stack('train_set'), stack('n_train'), stack('k_train')
+    # stacked copies; each run's own set and state are let go (not held twice on the device)
+    stack = lambda key: self.stack_fn([r.pop(key) for r in runs])
+    train_set, state = stack('train_set'), stack('state')
+    n_train = self.stack_fn([r['n_train'] for r in runs])   # kept: each run's record has its n
+    k_train = stack('k_train')
     state = self._epochs(runs, lambda s, online: self.epoch_folds_fn(
-        s, train_set, n_train, k_train, online), stack('state'), progress)
+        s, train_set, n_train, k_train, online), state, progress)
     return [self._finish(r, self.fold_state_fn(state, i)) for i, r in enumerate(runs)]
 
 
@@ -427,14 +430,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
     if record is not None:
       done[(arm, size, seed, fold)] = record
       progress.update(int(np.prod(exp.schedule(arm, size, fold))))
-  for group in itertools.groupby(runs, key=lambda r: r[:3]):   # the folds of (arm, size, seed)
-    (arm, size, seed), todo = group[0], [r[3] for r in group[1] if r not in done]
+  for (arm, size, seed), group in itertools.groupby(runs, key=lambda r: r[:3]):   # its folds
+    todo = [fold for *_, fold in group if (arm, size, seed, fold) not in done]
     if config.train.get('vmap_folds', False) and len(todo) > 1:
-      for fold, record in zip(todo, exp.run_folds(arm, size, seed, todo, progress)):
-        done[(arm, size, seed, fold)] = record
+      records = exp.run_folds(arm, size, seed, todo, progress)
     else:
-      for fold in todo:
-        done[(arm, size, seed, fold)] = exp.run(arm, size, seed, fold, progress)
+      records = [exp.run(arm, size, seed, fold, progress) for fold in todo]
+    done.update({(arm, size, seed, fold): r for fold, r in zip(todo, records)})
   records = [done[r] for r in runs]
   progress.close()
   with sw('report'):
