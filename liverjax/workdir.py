@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
 
 import jax
@@ -104,10 +105,19 @@ def check_config(workdir: str, config_dict: dict, overwrite: bool) -> None:
 
 
 def checkpoint_manager(directory: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
-  """Returns an orbax CheckpointManager keeping the latest max_to_keep steps of one run."""
-  return ocp.CheckpointManager(os.path.abspath(directory),
-                               options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep,
-                                                                    create=True))
+  """Returns an orbax CheckpointManager keeping the latest max_to_keep steps of one run.
+
+  Its processes' barriers are named after the directory's last two path components (the same on
+  every host): with several processes, orbax names an asynchronous save's barrier after the step
+  only, so managers saving the same step at once (``config.train.vmap_folds``: one per fold)
+  collided ("Barrier _async_write_complete.2 is already ongoing") and the run hung.
+  """
+  directory = os.path.abspath(directory)
+  prefix = re.sub(r'[^A-Za-z0-9_.-]', '_', '/'.join(directory.split(os.sep)[-2:]))
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=max_to_keep, create=True,
+      multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=prefix))
+  return ocp.CheckpointManager(directory, options=options)
 
 
 def save_state(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True) -> None:
