@@ -1,7 +1,7 @@
 """Per-layer benchmark: each convolution of a DCGAN, forward + both gradients, liverjax vs PyTorch.
 
   pip install -r benchmarks/requirements.txt
-  python benchmarks/layers.py [--widths=quick|half|paper] [--variants=patches,s2d,torch] [--out=FILE]
+  python benchmarks/layers.py [--widths=quick|half|paper] [--variants=patches,s2d,adjoint,torch]
 
 Where a whole train step (benchmarks/run.py) is slower than PyTorch's, this says which layer
 costs it. For every generator layer (5x5 stride-2 transposed convolutions) and discriminator
@@ -16,6 +16,10 @@ the variants interleaved (A B C A B C ...), median of --reps. Variants:
 - s2d: strided convolutions only, an alternative form not used by liverjax: space-to-depth of the
   padded input, then a ceil(k/2) x ceil(k/2) stride-1 patch matrix over 4x the channels (9 slices
   instead of 25, K = 36 C instead of 25 C) and one matmul;
+- adjoint: strided convolutions only, an alternative not used by liverjax: the patch-matrix form
+  with the input gradient written out (a custom VJP: dpatches = dy @ kernel^T, then per input
+  phase a sum of shifted slices of it, then depth-to-space) instead of autodiff's adjoint of the
+  patch extraction (zero-interleaved pads of dpatches' columns added into the input's layout);
 - torch: ``torch.nn.Conv2d`` / ``ConvTranspose2d`` (padding 2, output_padding 1), NCHW.
 
 Writes a table and JSON (ms per layer per variant) to --out (default
@@ -23,6 +27,7 @@ benchmarks/layers_<widths>.json).
 """
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -64,6 +69,41 @@ def conv_s2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
   return jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(cols, -1), wq)
 
 
+def conv_input_taps(k: int, s: int, pad_low: int) -> list[list[tuple[int, int]]]:
+  """Per input phase r: the (tap, offset) pairs with dx[s*p + r] += dpatches[p + offset, tap], the
+  adjoint of y[o] = sum_t x[s*o + t - pad_low] w[t] along one axis."""
+  return [[(t, (r + pad_low - t) // s) for t in range(k) if (r + pad_low - t) % s == 0]
+          for r in range(s)]
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
+def conv_adjoint(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
+  """layers.Conv's patch-matrix form (H, W multiples of s) with a written-out input gradient."""
+  return _conv_adjoint_fwd(x, kernel, s)[0]
+
+
+def _conv_adjoint_fwd(x, kernel, s):
+  k, _, c, f = kernel.shape
+  patches = layers.extract_patches(x, k, s)
+  return jnp.einsum('nhwp,pf->nhwf', patches, kernel.reshape(k * k * c, f)), (patches, kernel)
+
+
+def _conv_adjoint_bwd(s, res, dy):
+  patches, kernel = res
+  k, _, c, f = kernel.shape
+  n, ho, wo, _ = dy.shape
+  dw = jnp.einsum('nhwp,nhwf->pf', patches, dy).reshape(kernel.shape)
+  dp = jnp.einsum('nhwf,pf->nhwp', dy, kernel.reshape(k * k * c, f)).reshape(n, ho, wo, k, k, c)
+  ty_, tx_ = (conv_input_taps(k, s, layers.same_padding(m * s, k, s)[0]) for m in (ho, wo))
+  dx = layers._interleave_phases([[sum(layers._shift(dp[:, :, :, ty, tx], oy, ox)
+                                       for ty, oy in tyl for tx, ox in txl) for txl in tx_]
+                                  for tyl in ty_])
+  return dx, dw
+
+
+conv_adjoint.defvjp(_conv_adjoint_fwd, _conv_adjoint_bwd)
+
+
 def layer_specs(g: ml_collections.ConfigDict) -> list[tuple[str, str, int, int, int, int]]:
   """Returns (name, 'T' transposed or 'C' strided, input size, C_in, C_out, kernel) per layer."""
   gk, dk = g.g_kernel_size, g.d_kernel_size
@@ -80,14 +120,17 @@ def jax_runner(kind: str, k: int, hw: int, cin: int, cout: int, variant: str, n:
   """Returns a no-argument function that runs n fwd+bwd steps of the layer in one lax.scan."""
   x = jax.random.normal(jax.random.key(0), (BATCH, hw, hw, cin))
   kern = 0.02 * jax.random.normal(jax.random.key(1), (k, k, cin, cout))
-  if variant == 's2d':
+  if variant in ('s2d', 'adjoint'):
     if kind == 'T':
       return None
-    fn = conv_s2d
-    want = layers.Conv(cout, k, strides=2, use_bias=False).apply({'params': {'kernel': kern}}, x)
-    err = float(jnp.max(jnp.abs(conv_s2d(x, kern) - want)) / jnp.max(jnp.abs(want)))
-    if err > 1e-5:
-      raise AssertionError(f's2d differs from layers.Conv by {err:.1e} (relative)')
+    fn = conv_s2d if variant == 's2d' else lambda x_, k_: conv_adjoint(x_, k_, 2)   # noqa: E731
+    ref = lambda x_, k_: layers.Conv(cout, k, strides=2, use_bias=False).apply(   # noqa: E731
+        {'params': {'kernel': k_}}, x_)
+    for a, b in zip(jax.grad(lambda k_, x_: jnp.sum(jnp.sin(fn(x_, k_))), argnums=(0, 1))(kern, x),
+                    jax.grad(lambda k_, x_: jnp.sum(jnp.sin(ref(x_, k_))), argnums=(0, 1))(kern, x)):
+      err = float(jnp.max(jnp.abs(a - b)) / jnp.max(jnp.abs(b)))
+      if err > 1e-5:
+        raise AssertionError(f'{variant}: gradients differ from layers.Conv by {err:.1e}')
   else:
     mod = (layers.ConvTranspose(cout, k, 2, use_bias=False, impl=variant) if kind == 'T'
            else layers.Conv(cout, k, strides=2, use_bias=False, impl=variant))
@@ -121,7 +164,7 @@ def torch_runner(kind: str, k: int, hw: int, cin: int, cout: int, n: int):
 def main():
   p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   p.add_argument('--widths', choices=('quick', 'half', 'paper'), default='quick')
-  p.add_argument('--variants', default='patches,s2d,torch')
+  p.add_argument('--variants', default='patches,s2d,adjoint,torch')
   p.add_argument('--n', type=int, default=10, help='steps per timed call')
   p.add_argument('--reps', type=int, default=5)
   p.add_argument('--threads', type=int, default=os.cpu_count())

@@ -25,9 +25,11 @@ def test_conv_equals_flax_conv(size, cin, features, kernel, stride, impl):
 
 
 @pytest.mark.parametrize('impl', layers.IMPLS)
-@pytest.mark.parametrize('cin,kernel,stride', [(3, 3, 1), (1, 3, 1), (1, 5, 2), (2, 4, 2)])
-def test_conv_gradients_equal_flax_conv(cin, kernel, stride, impl):
-  x = jax.random.normal(jax.random.key(0), (2, 12, 12, cin))
+@pytest.mark.parametrize('cin,kernel,stride,hw', [
+    (3, 3, 1, (12, 12)), (1, 3, 1, (12, 12)), (1, 5, 2, (12, 12)), (2, 4, 2, (12, 12)),
+    (3, 5, 2, (8, 12)), (2, 3, 2, (10, 6)), (2, 5, 2, (9, 12))])   # H != W, odd H
+def test_conv_gradients_equal_flax_conv(cin, kernel, stride, hw, impl):
+  x = jax.random.normal(jax.random.key(0), (2, *hw, cin))
   ours = layers.Conv(4, kernel, strides=stride, impl=impl)
   stock = nn.Conv(4, (kernel, kernel), strides=(stride, stride), padding='SAME')
   v = ours.init(jax.random.key(1), x)
