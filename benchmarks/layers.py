@@ -43,8 +43,9 @@ import jax.numpy as jnp  # noqa: E402
 import ml_collections  # noqa: E402
 import torch  # noqa: E402
 
-from configs import common  # noqa: E402
 from liverjax import layers  # noqa: E402
+
+import run as step_bench  # noqa: E402  (benchmarks/run.py, beside this file)
 
 BATCH = 64
 
@@ -66,7 +67,7 @@ def conv_s2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
   wq = ke.reshape(q, 2, q, 2, c, f).transpose(0, 2, 1, 3, 4, 5).reshape(q * q * 4 * c, f)
   cols = [jax.lax.slice(xs, (0, i, j, 0), (n, i + ho, j + wo, 4 * c))
           for i in range(q) for j in range(q)]
-  return jnp.einsum('nhwp,pf->nhwf', jnp.concatenate(cols, -1), wq)
+  return layers._patch_matmul(jnp.concatenate(cols, -1), wq)
 
 
 def conv_input_taps(k: int, s: int, pad_low: int) -> list[list[tuple[int, int]]]:
@@ -85,15 +86,16 @@ def conv_adjoint(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
 def _conv_adjoint_fwd(x, kernel, s):
   k, _, c, f = kernel.shape
   patches = layers.extract_patches(x, k, s)
-  return jnp.einsum('nhwp,pf->nhwf', patches, kernel.reshape(k * k * c, f)), (patches, kernel)
+  return layers._patch_matmul(patches, kernel.reshape(k * k * c, f)), (patches, kernel)
 
 
 def _conv_adjoint_bwd(s, res, dy):
   patches, kernel = res
   k, _, c, f = kernel.shape
   n, ho, wo, _ = dy.shape
-  dw = jnp.einsum('nhwp,nhwf->pf', patches, dy).reshape(kernel.shape)
-  dp = jnp.einsum('nhwf,pf->nhwp', dy, kernel.reshape(k * k * c, f)).reshape(n, ho, wo, k, k, c)
+  dp, dw = layers._matmul_grads(patches.reshape(n * ho * wo, k * k * c),
+                                kernel.reshape(k * k * c, f), dy.reshape(n * ho * wo, f), None)
+  dp, dw = dp.reshape(n, ho, wo, k, k, c), dw.reshape(kernel.shape)
   ty_, tx_ = (conv_input_taps(k, s, layers.same_padding(m * s, k, s)[0]) for m in (ho, wo))
   dx = layers._interleave_phases([[sum(layers._shift(dp[:, :, :, ty, tx], oy, ox)
                                        for ty, oy in tyl for tx, ox in txl) for txl in tx_]
@@ -173,12 +175,7 @@ def main():
   args = p.parse_args()
   args.out = args.out or os.path.join(ROOT, 'benchmarks', f'layers_{args.widths}.json')
   torch.set_num_threads(args.threads)
-  g = common.gan_config('dcgan')
-  if args.widths == 'quick':
-    g = common.gan_quick(g)
-  elif args.widths == 'half':
-    g.g_widths = tuple(w // 2 for w in g.g_widths)
-    g.d_widths = tuple(w // 2 for w in g.d_widths)
+  g = step_bench.dcgan_config(args.widths)
   variants = args.variants.split(',')
   print(f'{args.widths} widths G {tuple(g.g_widths)} D {tuple(g.d_widths)}, batch {BATCH}, '
         f'threads {args.threads}; ms per fwd+bwd (median of {args.reps} x {args.n} steps)')
@@ -199,6 +196,7 @@ def main():
                  'kernel': k, 'ms': ms})
     print(f'{name:28s}' + ''.join(f'{ms[v]:10.2f}' if ms[v] is not None else f'{"-":>10s}'
                                   for v in variants), flush=True)
+
   def total(v, kinds):   # None where the variant lacks one of the layers summed
     ms = [r['ms'][v] for r in rows if r['kind'] in kinds]
     return None if None in ms else round(sum(ms), 2)

@@ -54,6 +54,7 @@ sys.path.insert(0, ROOT)
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
+import ml_collections  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn as tnn  # noqa: E402
@@ -234,17 +235,29 @@ def jax_gan_step(gcfg, num_classes):
   return functools.partial(gan.train_step, setup=setup), state, batch
 
 
+def dcgan_config(widths: str) -> ml_collections.ConfigDict:
+  """Returns the DCGAN config at the paper's widths ('paper'), half of them ('half'), or the
+  :quick variant's ('quick': configs.common.gan_quick)."""
+  g = common.gan_config('dcgan')
+  if widths == 'half':
+    g.g_widths = tuple(w // 2 for w in g.g_widths)
+    g.d_widths = tuple(w // 2 for w in g.d_widths)
+  elif widths == 'quick':
+    g = common.gan_quick(g)
+  elif widths != 'paper':
+    raise ValueError(f'widths={widths!r}: expected paper, half or quick')
+  return g
+
+
 def steps_to_run(device: str = 'cpu'):
   """Returns {name: (description, jax builder, PyTorch builder, PyTorch autocast builder)}. The
   *_bf16 steps run liverjax with matmul_dtype='bfloat16' and time PyTorch in float32 (torch_ms,
   speedup_vs_torch) and under bfloat16 autocast (torch_bf16_ms, speedup_vs_torch_bf16)."""
   base = common.base_config()
-  dcgan = common.gan_config('dcgan')
-  half = common.gan_config('dcgan')
-  half.g_widths = tuple(w // 2 for w in half.g_widths)
-  half.d_widths = tuple(w // 2 for w in half.d_widths)
+  dcgan = dcgan_config('paper')
+  half = dcgan_config('half')
   acgan = common.gan_config('acgan')
-  quick = common.gan_quick(common.gan_config('dcgan'))
+  quick = dcgan_config('quick')
   quick.ema_decay = 0.0   # the weight average is not part of the PyTorch step
   steps = {
       'classifier': ('paper classifier (32/64/128, dense 500), SGD Nesterov', base,
