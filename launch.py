@@ -11,7 +11,9 @@ import sys
 from absl import app, flags
 from ml_collections import config_flags
 
-from liverjax import data, errors, experiment, gan_experiment, workdir as wd
+from liverjax import report
+from liverjax.base import errors
+from liverjax.experiment import classifier_job, gan_job
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
@@ -25,23 +27,23 @@ flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def run(config, workdir: str) -> int:
-  """Runs the job config describes; returns the exit code (2: refused input, one line on stderr)."""
+  """Runs the job config describes; returns the exit code (2: refused, one line on stderr)."""
   try:
     if config.get('job', 'classifier') == 'gan':
-      summary = gan_experiment.run(config, workdir)
+      summary = gan_job.run(config, workdir)
       print(f'{summary["kind"]}: {", ".join(summary["models"])} trained; samples in '
             f'{workdir}/samples/ and {workdir}/samples.npz')
       return 0
-    results = experiment.train_and_evaluate(config, workdir)
-  except (data.DataError, errors.ConfigError, wd.WorkdirError,
-          gan_experiment.GANDivergedError) as e:
+    results = classifier_job.train_and_evaluate(config, workdir)
+    report.write(workdir)
+  except errors.LiverjaxError as e:
     print(f'error: {e}', file=sys.stderr)
     return 2
   for arm, r in results['arms'].items():
     acc = r['accuracy']
     print(f'{arm:>8}: accuracy {acc["mean"]:.3f} [{acc["ci95"][0]:.3f}, {acc["ci95"][1]:.3f}]  '
           f'specificity (macro) {r["specificity_macro"]["mean"]:.3f}')
-  print(f'results: {workdir}/results.json')
+  print(f'results: {workdir}/results.json, report: {workdir}/report.html')
   return 0
 
 

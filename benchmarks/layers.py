@@ -43,7 +43,7 @@ import jax.numpy as jnp  # noqa: E402
 import ml_collections  # noqa: E402
 import torch  # noqa: E402
 
-from liverjax import layers  # noqa: E402
+from liverjax.models import conv_ops, layers  # noqa: E402
 
 import run as step_bench  # noqa: E402  (benchmarks/run.py, beside this file)
 
@@ -58,7 +58,7 @@ def conv_s2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
   k, f = kernel.shape[0], kernel.shape[-1]
   q = -(-k // 2)
   ho, wo = -(-h // 2), -(-w // 2)
-  (py, _), (px, _) = layers.same_padding(h, k, 2), layers.same_padding(w, k, 2)
+  (py, _), (px, _) = conv_ops.same_padding(h, k, 2), conv_ops.same_padding(w, k, 2)
   hp, wp = 2 * (ho + q - 1), 2 * (wo + q - 1)
   xp = jnp.pad(x, ((0, 0), (py, hp - h - py), (px, wp - w - px), (0, 0)))
   xs = xp.reshape(n, hp // 2, 2, wp // 2, 2, c).transpose(0, 1, 3, 2, 4, 5).reshape(
@@ -67,7 +67,7 @@ def conv_s2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
   wq = ke.reshape(q, 2, q, 2, c, f).transpose(0, 2, 1, 3, 4, 5).reshape(q * q * 4 * c, f)
   cols = [jax.lax.slice(xs, (0, i, j, 0), (n, i + ho, j + wo, 4 * c))
           for i in range(q) for j in range(q)]
-  return layers._patch_matmul(jnp.concatenate(cols, -1), wq)
+  return conv_ops.patch_matmul(jnp.concatenate(cols, -1), wq)
 
 
 def conv_input_taps(k: int, s: int, pad_low: int) -> list[list[tuple[int, int]]]:
@@ -85,19 +85,19 @@ def conv_adjoint(x: jax.Array, kernel: jax.Array, s: int) -> jax.Array:
 
 def _conv_adjoint_fwd(x, kernel, s):
   k, _, c, f = kernel.shape
-  patches = layers.extract_patches(x, k, s)
-  return layers._patch_matmul(patches, kernel.reshape(k * k * c, f)), (patches, kernel)
+  patches = conv_ops.extract_patches(x, k, s)
+  return conv_ops.patch_matmul(patches, kernel.reshape(k * k * c, f)), (patches, kernel)
 
 
 def _conv_adjoint_bwd(s, res, dy):
   patches, kernel = res
   k, _, c, f = kernel.shape
   n, ho, wo, _ = dy.shape
-  dp, dw = layers._matmul_grads(patches.reshape(n * ho * wo, k * k * c),
+  dp, dw = conv_ops.matmul_grads(patches.reshape(n * ho * wo, k * k * c),
                                 kernel.reshape(k * k * c, f), dy.reshape(n * ho * wo, f), None)
   dp, dw = dp.reshape(n, ho, wo, k, k, c), dw.reshape(kernel.shape)
-  ty_, tx_ = (conv_input_taps(k, s, layers.same_padding(m * s, k, s)[0]) for m in (ho, wo))
-  dx = layers._interleave_phases([[sum(layers._shift(dp[:, :, :, ty, tx], oy, ox)
+  ty_, tx_ = (conv_input_taps(k, s, conv_ops.same_padding(m * s, k, s)[0]) for m in (ho, wo))
+  dx = conv_ops.interleave_phases([[sum(conv_ops.shift(dp[:, :, :, ty, tx], oy, ox)
                                        for ty, oy in tyl for tx, ox in txl) for txl in tx_]
                                   for tyl in ty_])
   return dx, dw

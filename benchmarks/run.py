@@ -14,7 +14,7 @@ architecture for both) and XLA's cost analysis of the compiled JAX step (what XL
 machine's sgemm peak is measured in the same run (4096^3 float32 matmul, best of both libraries).
 Writes a table to stdout and JSON to --out (default benchmarks/results.json), each step with
 jax_ms, torch_ms, speedup_vs_torch (= torch ms / jax ms) and % of peak. The steps above are
-called one by one; training runs them inside ``lax.scan`` (``train.train_epoch``), so
+called one by one; training runs them inside ``lax.scan`` (``epochs.train_epoch``), so
 jax_scan_ms is the same JAX step timed that way too (--scan_steps steps as one epoch, median of
 3), and speedup_in_scan_vs_torch = torch ms / jax_scan_ms. Each JAX call pays a fixed cost that
 the loop pays once per epoch: XLA allocates the step's temp buffer (jax_temp_mb) afresh at every
@@ -23,7 +23,7 @@ median minor page faults of one step; README, Benchmarks). GLIBC_TUNABLES and XL
 recorded in the JSON.
 
 Each step also runs as <name>_bf16: liverjax with matmul_dtype='bfloat16' (the convolutions'
-matmuls on bfloat16 operands, float32 sums; liverjax.layers.matmul), against the same PyTorch step
+matmuls on bfloat16 operands, float32 sums; liverjax.models.conv_ops.matmul), against the same PyTorch step
 in float32 (torch_ms, speedup_vs_torch) and under bfloat16 autocast (torch_bf16_ms,
 speedup_vs_torch_bf16), all three interleaved. The bfloat16 matmul peak (bf16_gemm: 4096^3,
 bfloat16 operands) is measured too, and those steps' % of it (jax_pct_of_bf16_peak,
@@ -55,12 +55,14 @@ sys.path.insert(0, ROOT)
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import ml_collections  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn as tnn  # noqa: E402
 
 from configs import common  # noqa: E402
-from liverjax import gan, gan_experiment, models, train  # noqa: E402
+from liverjax.experiment import builders  # noqa: E402
+from liverjax.models import classifier  # noqa: E402
+from liverjax.steps import classifier as train  # noqa: E402
+from liverjax.steps import epochs, gan  # noqa: E402
 
 BATCH = 64
 
@@ -214,11 +216,11 @@ def torch_gan_step(gcfg, num_classes, bf16=False, device='cpu'):
 
 # ----------------------------------------------------------------------------- JAX steps
 def jax_classifier_step(cfg):
-  model = models.Classifier(num_classes=3, features=tuple(cfg.model.features),
+  model = classifier.Classifier(num_classes=3, features=tuple(cfg.model.features),
                             kernel_size=cfg.model.kernel_size, dense=cfg.model.dense,
                             input_grad=False,   # as liverjax.experiment trains it
-                            matmul_dtype=models.matmul_dtype(cfg.model.matmul_dtype),
-                            conv_impl=models.conv_impl(cfg.model.conv_impl,
+                            matmul_dtype=builders.matmul_dtype(cfg.model.matmul_dtype),
+                            conv_impl=builders.conv_impl(cfg.model.conv_impl,
                                                        cfg.model.matmul_dtype))
   tx = train.make_optimizer(1e-3, 0.9, True)
   state = train.init_state(model, tx, jax.random.key(0), jnp.zeros((64, 64, 1)))
@@ -228,7 +230,7 @@ def jax_classifier_step(cfg):
 
 
 def jax_gan_step(gcfg, num_classes):
-  setup = gan_experiment.make_setup(gcfg, num_classes)
+  setup = builders.make_gan_setup(gcfg, num_classes)
   state = gan.init_state(setup, jax.random.key(0))
   batch = {'image': jax.random.uniform(jax.random.key(1), (BATCH, 64, 64, 1)),
            'label': jax.random.randint(jax.random.key(2), (BATCH,), 0, num_classes)}
@@ -358,10 +360,10 @@ def _faults(f) -> int:
 
 
 def scan_ms(step_fn, state, batch, key, steps: int, reps: int = 3) -> float:
-  """Returns ms per step of `steps` steps run as one epoch under lax.scan (train.train_epoch,
+  """Returns ms per step of `steps` steps run as one epoch under lax.scan (epochs.train_epoch,
   as training runs them), median of reps after a compiling call."""
   data = {name: jnp.concatenate([a] * steps) for name, a in batch.items()}
-  epoch = jax.jit(functools.partial(train.train_epoch, step_fn=step_fn, batch_size=BATCH),
+  epoch = jax.jit(functools.partial(epochs.train_epoch, step_fn=step_fn, batch_size=BATCH),
                   donate_argnums=0)
   state = jax.tree.map(jnp.copy, state)
   state, _ = jax.block_until_ready(epoch(state, data, key))

@@ -10,7 +10,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.folds = 3                    # k-fold cross-validation, grouped by patient/lesion
   c.split_seed = 0               # the folds are the same for every seed and arm
   c.num_devices = 0              # 0 = all devices; the mesh is 1-D ('data',)
-  c.overwrite = False            # True: replace a workdir that holds another config's run
+  c.overwrite = False            # True: empty a workdir that holds another config's run first
   c.progress = True              # progress bars on stderr
 
   c.data = ml_collections.ConfigDict()
@@ -44,10 +44,12 @@ def base_config() -> ml_collections.ConfigDict:
   c.model.kernel_size = 3
   c.model.dense = 500
   c.model.dropout = 0.5
-  c.model.matmul_dtype = 'float32'       # 'bfloat16': mixed-precision convolutions (README)
+  c.model.matmul_dtype = 'float32'       # 'bfloat16': mixed-precision convolutions
+                                         # (benchmarks/README.md)
   c.model.conv_impl = 'auto'             # convolutions as 'patches' (patch matrix + matmul) or
                                          # 'xla' (XLA's own: cuDNN on a GPU); 'auto' = the faster
-                                         # on this backend (models.BACKEND_CONV_IMPL; README)
+                                         # on this backend (experiment/builders.py;
+                                         # benchmarks/README.md)
 
   c.train = ml_collections.ConfigDict()
   c.train.epochs = 150
@@ -60,7 +62,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 10          # epochs between checkpoints
   c.train.vmap_folds = False             # True: the folds of each (arm, size, seed) train at once,
                                          # vmapped (for GPUs: a batch-64 step uses little of one;
-                                         # 15% slower on a 2-core CPU; README)
+                                         # slower on a 2-core CPU; benchmarks/README.md)
   return c
 
 
@@ -79,9 +81,9 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
   g.collapse_ratio = 0.5          # samples less diverse than this x the real ROIs: (partly)
                                   # collapsed; a working GAN measures ~0.9-1.0 here
   g.ema_decay = 0.0               # >0: sample from an EMA of the generator's weights (not in
-                                  # the paper; gan.py). :quick uses 0.999
+                                  # the paper; liverjax/steps/gan.py). :quick uses 0.999
   g.matmul_dtype = 'float32'      # 'bfloat16': convolutions' matmuls on bfloat16 operands,
-                                  # float32 sums (layers.matmul; README, Benchmarks)
+                                  # float32 sums (models/conv_ops.py; benchmarks/README.md)
   g.conv_impl = 'auto'            # 'patches' | 'xla' | 'auto', as config.model.conv_impl
   if kind == 'dcgan':
     g.g_widths = (1024, 512, 256, 128)   # dense 4x4x1024, then transposed convs
@@ -94,12 +96,9 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
   else:
     g.g_widths = (512, 256, 128, 64)     # not in the paper's text
     g.d_widths = (32, 64, 128, 256, 512, 512)
-    g.g_kernel_size = 4   # not in the paper's text. 3x3 stride-2 transposed kernels overlap
-                          # unevenly (2 taps per axis on one output phase, 1 on the other: the
-                          # textbook checkerboard); 4x4 ones evenly. acgan.py:quick grid
-                          # energy (gan_experiment.grid_check, x the real ROIs'): 18-33x with
-                          # 3x3, 5-13x with 4x4. A fainter grid stays (3-5x with gan_quick's
-                          # settings; DCGAN :quick 3-12x), also with 4x4 D kernels (tried)
+    g.g_kernel_size = 4   # not in the paper's text: 3x3 stride-2 transposed kernels overlap
+                          # unevenly (the textbook checkerboard), 4x4 ones evenly
+                          # (benchmarks/README.md, GAN settings)
     g.d_kernel_size = 3   # the paper's 3x3
     g.learning_rate = 1e-4
     g.epochs = 50
@@ -109,38 +108,11 @@ def gan_config(kind: str) -> ml_collections.ConfigDict:
 
 def gan_quick(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Returns g shrunk to ~11-12 minutes on a 2-core CPU: the paper's epochs, 1/4 discriminator
-  widths, 1/8 generator widths (the ACGAN's one generator for three classes: 1/4).
-
-  Discriminators at 1/4, not 1/8 (one run each, 2026-11-26; grid = fine-grid energy as a multiple
-  of the real ROIs'; GAN-test = share of samples that a classifier trained on an independent
-  phantom, ``python -m liverjax.gan_test``, assigns to their class; it recognises 100 / 83 / 79%
-  of real cysts / metastases / hemangiomas):
-  - dcgan.py:quick, D 8/16/32/64 -> 16/32/64/128: grid 2.0-3.2x -> 0.5-0.6x, diversity 92-106%
-    -> 93-101% of the real ROIs', GAN-test 98/86/70% -> 100/87/84%; hemangiomas now mostly
-    show their bright nodules; 7.3 -> 11.4 minutes.
-  - acgan.py:quick, D 8/8/16/32/64/64 -> 8/16/32/64/128/128: grid 4.9-7.3x -> 1.6-2.2x (a
-    fine grid had covered every sample), diversity 81-83% -> 86-88%, GAN-test 100/100/60% ->
-    100/98/74%; 6.0 -> 11.7 minutes.
-
-  ACGAN, :quick only: no discriminator dropout and lr 2e-4 (the paper: 0.5 and 1e-4). With the
-  paper's values at 1/8 widths (8-channel first layers), D's real/fake output sat at chance
-  (mean D(x) = D(G(z)) = 0.50) from about step 300 and the samples of each class looked alike
-  (diversity 39-55% of the real ROIs'); dropout 0.25 did not change that, nor did batch norm in D.
-  Without dropout and at 2e-4: diversity 92% (cyst), 65% (metastasis), 83% (hemangioma), round
-  cysts and lobulated hemangiomas (acgan.py:quick, 2026-11-26). Its generator at 1/4 widths
-  (128/64/32/16, the width of each DCGAN :quick generator) instead of 1/8: metastasis diversity
-  81% instead of 53%, varied irregular lesions (D at 1/8 then; one run each, 2026-11-26).
-
-  Both: samples come from an exponential moving average of the generator's weights (ema_decay
-  0.999, with a warm-up; gan.py), not in the paper (aug_experiment's 120-step GANs turn it off).
-  dcgan.py:quick without it (D at 1/8): metastases were dark blotchy blobs under a fine grid (grid
-  8.0x), cysts 3.3x, hemangiomas 3.2x; with it (same run otherwise, 2026-11-26): 3.2x, 2.0x,
-  2.6x, the metastases irregular, heterogeneous hypodense lesions with blurred margins and a
-  CT-like noise grain. Its cost per step is below this machine's run-to-run noise.
-
-  DCGAN metastases at these widths still lack the real ones' occasional thin rim. Tried on the
-  metastasis model alone (before the EMA, D at 1/8), none gave a rim: D widths x2, D lr 4e-4, 140
-  epochs (grid 6.7x: worse), G widths 128/64/64/32 (2.2x the G FLOPs; grid 12x, alike: worse).
+  widths, 1/8 generator widths (the ACGAN's one generator for three classes: 1/4), samples from
+  an exponential moving average of the generator's weights (not in the paper). ACGAN only: no
+  discriminator dropout and lr 2e-4 (the paper: 0.5 and 1e-4), without which its samples of a
+  class looked alike at these widths. What each choice changed, measured with the GAN checks:
+  benchmarks/README.md, GAN settings.
   """
   g.g_widths = tuple(w // (4 if g.kind == 'acgan' else 8) for w in g.g_widths)
   g.d_widths = tuple(max(8, w // 4) for w in g.d_widths)
@@ -185,12 +157,10 @@ def gan_job(kind: str, arg=None) -> ml_collections.ConfigDict:
 def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDict:
   """Returns the synthetic-augmentation experiment with GAN arms `kinds` for variant arg.
 
-  No arg: the paper's protocol. 'quick': 5-8 minutes on a 2-core CPU (narrower classifier,
-  classic set of 1000, 200 synthetic images per class, gan_quick's GANs trained 120 steps per
-  model, 3 seeds; far too little GAN training to expect the paper's gain; dcgan_aug.py 7:32 and
-  acgan_aug.py 5:16 measured on 2026-11-26; with gan_quick's 1/4-width discriminators, 1 of 9
-  DCGANs and 8 of 9 ACGAN class sets flagged collapsed, 5 and 6 of 9 with 1/8 widths, 5:55 and
-  4:35). 'smoke': seconds, for tests.
+  No arg: the paper's protocol. 'quick': minutes on a 2-core CPU (narrower classifier, classic
+  set of 1000, 200 synthetic images per class, gan_quick's GANs trained 120 steps per model, 3
+  seeds): far too little GAN training to expect the paper's gain (README, What the main job
+  gives). 'smoke': seconds, for tests.
   """
   c = base_config()
   c.arms = ('none', 'classic') + tuple(kinds)
@@ -208,9 +178,8 @@ def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDic
       c[kind] = gan_quick(c[kind])
       c[kind].max_steps = 120
       c[kind].augmented_per_class = 500
-      # No weight average for these 120-step GANs: sampled from it (decay ~0.93 by step 120),
-      # 8 of 9 fold/class generators were less diverse than the trained generator itself
-      # (e.g. 0.50 vs 0.69 of the real ROIs') and 5 of 9 had a stronger grid (2026-11-26).
+      # No weight average for these 120-step GANs: sampled from it, most fold/class generators
+      # were less diverse than the trained generator itself (benchmarks/README.md, GAN settings).
       c[kind].ema_decay = 0.0
   elif arg == 'smoke':
     c = smoke(c)

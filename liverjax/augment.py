@@ -23,7 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from liverjax import errors, train
+from liverjax.base import errors
+from liverjax.base.padding import valid_first
 
 N_ROT, N_FLIP, N_TRANS, N_SCALE = 30, 3, 7, 5
 OPS_PER_ROTATION = 1 + N_FLIP + N_TRANS + N_SCALE   # 16
@@ -88,13 +89,13 @@ def classic_augment(key: jax.Array, images: jax.Array, labels: jax.Array, diamet
   ``i // n``-th variant in its own random order of the 480; so each ROI contributes size // n or
   size // n + 1 distinct variants (repeating after 480). `size` is static; jit with it static.
   `n` (may be traced): only the first n rows are ROIs, the rest padding
-  (:func:`liverjax.train.pad_rows`); default all rows.
+  (:func:`liverjax.base.padding.pad_rows`); default all rows.
   """
   rows = images.shape[0]
   n = rows if n is None else n
   k_perm, k_order, k_roi = jax.random.split(key, 3)
   i = jnp.arange(size)
-  roi = train.valid_first(k_perm, n, rows)[i % n]
+  roi = valid_first(k_perm, n, rows)[i % n]
   occurrence = i // n
 
   def one(args):

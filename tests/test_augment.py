@@ -3,12 +3,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from liverjax import augment, data
+from liverjax import augment
+from liverjax.base import mesh as mesh_lib
+from liverjax.datasets import phantom
 
 
 @pytest.fixture(scope='module')
 def images():
-  return jnp.asarray(data.load_phantom(counts=(3, 3, 2)).images)
+  return jnp.asarray(phantom.load_phantom(counts=(3, 3, 2)).images)
 
 
 def test_identity_transform_is_exact(images):
@@ -130,15 +132,14 @@ def test_mix_synthetic_exact_counts_labels_follow_images_and_pure():
 
 
 def test_mix_synthetic_sharded_equals_unsharded():
-  from liverjax import parallel
-  mesh = parallel.make_mesh(4)
+  mesh = mesh_lib.make_mesh(4)
   real = jax.random.uniform(jax.random.key(0), (12, 8, 8, 1))
   real_labels = jnp.arange(12) % 3
   gen = jax.random.uniform(jax.random.key(1), (24, 8, 8, 1))
   gen_labels = jnp.arange(24) % 3
   mix = jax.jit(augment.mix_synthetic, static_argnums=5)
   ref = mix(jax.random.key(2), real, real_labels, gen, gen_labels, (2, 3, 3))
-  args = jax.device_put((real, real_labels, gen, gen_labels), parallel.batch_sharded(mesh))
+  args = jax.device_put((real, real_labels, gen, gen_labels), mesh_lib.batch_sharded(mesh))
   out = mix(jax.random.key(2), *args, (2, 3, 3))
   np.testing.assert_array_equal(out[0], ref[0])
   np.testing.assert_array_equal(out[1], ref[1])

@@ -109,7 +109,7 @@ def test_bad_command_line_exit_2_one_line(tmp_path, args, message):
 
 
 def test_ct_command_bad_input_exit_2_one_line(tmp_path):
-  proc = subprocess.run([sys.executable, '-m', 'liverjax.ct_rois', '--volume=missing.nii.gz',
+  proc = subprocess.run([sys.executable, '-m', 'liverjax.tools.ct_rois', '--volume=missing.nii.gz',
                          '--mask=missing_mask.nii.gz', f'--out={tmp_path / "o.npz"}'], cwd=ROOT,
                         capture_output=True, text=True, timeout=300,
                         env=dict(os.environ, PYTHONPATH=ROOT))

@@ -7,7 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from liverjax import ct, data
+from liverjax.base import errors
+from liverjax.datasets import ct, files, roi_sets, volumes
 
 SPACING = (2.5, 0.8, 0.8)   # z, y, x in mm
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -79,7 +80,7 @@ def test_readers_agree(tmp_path):
   write_dicom_series(str(tmp_path / 'dicom'), vol)
   for name, spacing in [('v.nii.gz', SPACING), ('v.mrc', None), ('v.npy', None),
                         ('dicom', SPACING)]:
-    arr, sp = ct.read_volume(str(tmp_path / name))
+    arr, sp = volumes.read_volume(str(tmp_path / name))
     atol = 0.5 if name == 'dicom' else 1e-4            # DICOM stores integers
     np.testing.assert_allclose(arr, vol, atol=atol, err_msg=name)
     if spacing is None:
@@ -119,7 +120,7 @@ def test_extract_rules(tmp_path):
   expected = sum(len(np.unique(np.argwhere(np.isin(mask, [lab]) & (np.abs(
       np.arange(24)[:, None, None] * 2.5 - c[0]) < 8.01))[:, 0])) for c, lab, _ in centres)
   assert len(all_rois.images) >= expected - 3 and len(set(all_rois.lesions)) == 3
-  ds = ct.to_dataset(all_rois, group_by='lesion')
+  ds = roi_sets.to_dataset(all_rois, group_by='lesion')
   assert ds.classes == ('cyst', 'metastasis') and len(np.unique(ds.groups)) == 3
 
 
@@ -128,7 +129,7 @@ def test_command_writes_folder_and_npz_that_loaders_read(tmp_path):
   for p in ('a', 'b', 'c'):
     write_nifti(str(tmp_path / f'{p}.nii.gz'), vol + (ord(p) - 97) * 3)
     write_nifti(str(tmp_path / f'{p}_mask.nii.gz'), mask)
-  base = [sys.executable, '-m', 'liverjax.ct_rois', f'--volume={tmp_path}/?.nii.gz',
+  base = [sys.executable, '-m', 'liverjax.tools.ct_rois', f'--volume={tmp_path}/?.nii.gz',
           f'--mask={tmp_path}/?_mask.nii.gz', '--lesion_labels=2,3', '--class_name=lesion',
           '--normal_per_volume=3', '--slices=largest']
   env = dict(os.environ, PYTHONPATH=ROOT)
@@ -136,8 +137,8 @@ def test_command_writes_folder_and_npz_that_loaders_read(tmp_path):
     r = subprocess.run(base + [f'--out={tmp_path / out}'], env=env, cwd=ROOT, capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stderr
-  a = data.load_npz(str(tmp_path / 'rois.npz'))
-  b = data.load_folder(str(tmp_path / 'rois'))
+  a = files.load_npz(str(tmp_path / 'rois.npz'))
+  b = files.load_folder(str(tmp_path / 'rois'))
   assert a.classes == b.classes == ('lesion', 'liver')
   assert a.class_counts() == b.class_counts() and a.class_counts()[0] == 9
   assert len(np.unique(a.groups)) == len(np.unique(b.groups)) == 3      # patients
@@ -192,9 +193,9 @@ def test_bad_ct_input_is_refused_and_nothing_written(tmp_path, case):
   volumes, masks, kw, message = _bad_ct_cases(tmp_path)[case]
   kw = dict(dict(normal_per_volume=2, lesion_labels=(2,)), **kw)
   out = str(tmp_path / 'out.npz')
-  with pytest.raises(data.DataError) as e:
+  with pytest.raises(errors.DataError) as e:
     rois = ct.extract_volumes(volumes, masks, **kw)
-    ct.save(rois, ct.to_dataset(rois), out)
+    roi_sets.save(rois, roi_sets.to_dataset(rois), out)
   assert message in str(e.value) and '\n' not in str(e.value)
   assert not [f for f in os.listdir(tmp_path) if f.startswith('out')]
 
@@ -204,6 +205,6 @@ def test_existing_output_is_not_overwritten(tmp_path):
   rois = ct.extract(vol, mask, SPACING, normal_per_volume=2)
   out = tmp_path / 'o.npz'
   out.write_bytes(b'keep')
-  with pytest.raises(data.DataError, match='already exists'):
-    ct.save(rois, ct.to_dataset(rois), str(out))
+  with pytest.raises(errors.DataError, match='already exists'):
+    roi_sets.save(rois, roi_sets.to_dataset(rois), str(out))
   assert out.read_bytes() == b'keep'

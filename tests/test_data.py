@@ -2,9 +2,11 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 from PIL import Image
 
-from liverjax import data
+from liverjax.base import errors
+from liverjax.datasets import dataset, files, phantom, splits, tfds_source
 
 
 def _png(path, arr, mode=None):
@@ -24,7 +26,7 @@ def folder(tmp_path):
 
 
 def test_folder_loads_any_class_names_and_resizes(folder):
-  ds = data.load_folder(str(folder))
+  ds = files.load_folder(str(folder))
   assert ds.classes == ('benign', 'malignant')
   assert ds.images.shape == (9, 64, 64, 1) and ds.images.dtype == np.float32
   assert ds.class_counts() == [5, 4]
@@ -37,7 +39,7 @@ def test_folder_groups_csv(folder):
   rows = ['file,group'] + [f'benign/{i}.png,p{i % 2}' for i in range(4)] + [
       'benign/x.npy,p9'] + [f'malignant/{i}.png,q{i}' for i in range(4)]
   (folder / 'groups.csv').write_text('\n'.join(rows) + '\n')
-  ds = data.load_folder(str(folder))
+  ds = files.load_folder(str(folder))
   assert len(np.unique(ds.groups)) == 7
   assert ds.groups[0] == ds.groups[2]
 
@@ -51,7 +53,7 @@ def test_16bit_and_rgb_png_are_converted_with_a_warning(tmp_path, caplog):
   _png(str(root / 'b' / '1.png'), rgb)
   _png(str(root / 'b' / '2.png'), np.full((16, 16, 3), 128, np.uint8))
   with caplog.at_level('WARNING'):
-    ds = data.load_folder(str(root))
+    ds = files.load_folder(str(root))
   np.testing.assert_allclose(ds.images[0], 1.0, atol=1e-6)          # 16-bit scaled by 65535
   np.testing.assert_allclose(ds.images[1], 32768 / 65535, atol=1e-6)
   np.testing.assert_allclose(ds.images[2], 76 / 255, atol=1e-6)    # PIL's ITU-R 601 luma
@@ -120,16 +122,16 @@ BAD = ['missing', 'empty', 'one_class', 'class_without_images', 'truncated_png',
 @pytest.mark.parametrize('case', BAD)
 def test_folder_rejects_bad_input_with_one_line(tmp_path, case):
   root, message = _bad_cases(tmp_path)[case]
-  with pytest.raises(data.DataError) as e:
-    data.load_folder(str(root))
+  with pytest.raises(errors.DataError) as e:
+    files.load_folder(str(root))
   assert message in str(e.value)
   assert '\n' not in str(e.value)
 
 
 def test_npz_round_trip(tmp_path):
-  ph = data.load_phantom(counts=(5, 6, 7))
-  path = data.save_npz(str(tmp_path / 'p.npz'), ph)
-  back = data.load_npz(path)
+  ph = phantom.load_phantom(counts=(5, 6, 7))
+  path = dataset.save_npz(str(tmp_path / 'p.npz'), ph)
+  back = files.load_npz(path)
   assert back.classes == ph.classes
   np.testing.assert_allclose(back.images, ph.images, atol=1e-6)
   np.testing.assert_array_equal(back.labels, ph.labels)
@@ -154,15 +156,15 @@ def test_npz_round_trip(tmp_path):
 def test_npz_rejects_bad_input(tmp_path, arrays, message):
   path = str(tmp_path / 'bad.npz')
   np.savez(path, **arrays)
-  with pytest.raises(data.DataError) as e:
-    data.load_npz(path)
+  with pytest.raises(errors.DataError) as e:
+    files.load_npz(path)
   assert message in str(e.value) and 'bad.npz' in str(e.value)
 
 
 @pytest.mark.parametrize('k,seed', [(3, 0), (3, 1), (5, 0)])
 def test_kfold_keeps_groups_together_and_covers_everything(k, seed):
-  ph = data.load_phantom()
-  folds = data.stratified_group_kfold(ph.labels, ph.groups, k=k, seed=seed)
+  ph = phantom.load_phantom()
+  folds = splits.stratified_group_kfold(ph.labels, ph.groups, k=k, seed=seed)
   tests = np.concatenate([t for _, t in folds])
   assert sorted(tests.tolist()) == list(range(len(ph)))        # each image tested exactly once
   for train, test in folds:
@@ -174,21 +176,46 @@ def test_kfold_keeps_groups_together_and_covers_everything(k, seed):
 
 
 def test_kfold_too_few_groups():
-  with pytest.raises(data.DataError, match='only 2 groups'):
-    data.stratified_group_kfold(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), k=3)
+  with pytest.raises(errors.DataError, match='only 2 groups'):
+    splits.stratified_group_kfold(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), k=3)
 
 
 def test_tfds_phantom_and_folder(tmp_path, folder):
-  tfds_data = pytest.importorskip('liverjax.tfds_data')
-  import tensorflow_datasets as tfds
-  tfds_data.prepare('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))
+  tfds_source.prepare('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))
   source = tfds.data_source('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))['train']
   assert len(source) == 182 and source[0]['image'].shape == (64, 64, 1)
-  ds = tfds_data.load('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))
-  ph = data.load_phantom()
+  ds = tfds_source.load('liverjax_phantom', data_dir=str(tmp_path / 'tfds'))
+  ph = phantom.load_phantom()
   assert ds.classes == ph.classes and ds.class_counts() == ph.class_counts()
   np.testing.assert_allclose(np.sort(ds.images.sum((1, 2, 3))), np.sort(ph.images.sum((1, 2, 3))),
                              rtol=1e-6)
-  built = tfds_data.prepare('liverjax_folder', data_dir=str(tmp_path / 'tfds'), folder=str(folder))
-  back = tfds_data.load(built)
+  built = tfds_source.prepare('liverjax_folder', data_dir=str(tmp_path / 'tfds'), folder=str(folder))
+  back = tfds_source.load(built)
   assert back.classes == ('benign', 'malignant') and len(back) == 9
+
+
+def test_tfds_source_validates_what_it_reads(monkeypatch):
+  """A TFDS set goes through the checks every loader's input goes through."""
+  class Builder:
+    class info:
+      features = {'label': type('L', (), {'names': ['a', 'b']})()}
+
+    def __init__(self, records):
+      self.records = records
+
+    def as_data_source(self, split):
+      return self.records
+
+  image = np.full((64, 64, 1), 0.5, np.float32)
+  good = [{'image': image * (i + 1) / 4, 'label': i % 2, 'group': i, 'diameter_px': np.nan}
+          for i in range(4)]
+  cases = {'identical to': [dict(r, image=image) for r in good],
+           'NaN or inf': [dict(good[0], image=image * np.nan)] + good[1:],
+           'expected \\[0, 1\\]': [dict(good[0], image=image * 3)] + good[1:],
+           'outside the 2 classes': [dict(good[0], label=5)] + good[1:]}
+  monkeypatch.setattr(tfds, 'builder', lambda name, data_dir=None: Builder(good))
+  assert len(tfds_source.load('fake')) == 4
+  for message, records in cases.items():
+    monkeypatch.setattr(tfds, 'builder', lambda name, data_dir=None, r=records: Builder(r))
+    with pytest.raises(errors.DataError, match=message):
+      tfds_source.load('fake')

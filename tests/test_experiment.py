@@ -1,12 +1,18 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from configs import classic_aug, no_aug
-from liverjax import experiment, workdir as wd
+from configs import acgan_aug, all_aug, classic_aug, dcgan_aug, no_aug
+from liverjax import report
+from liverjax.base import timing, workdir
+from liverjax.datasets import phantom
+from liverjax.evaluation import sample_checks
+from liverjax.experiment import classifier_job, context, gan_trainer, plan, runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -63,6 +69,10 @@ def test_launch_smoke_end_to_end_and_config_guard(tmp_path):
   assert open(os.path.join(work, 'results.json')).read() == before
 
 
+def _runner(config, path) -> runner.Runner:
+  return runner.Runner(context.build(config, str(path)))
+
+
 class _Interrupt(Exception):
   pass
 
@@ -86,15 +96,15 @@ class _StopAfter:
 def test_interrupted_run_resumes_from_checkpoint_to_identical_result(tmp_path):
   config = no_aug.get_config('smoke')
   config.train.epochs = 3
-  uninterrupted = experiment.Experiment(config, str(tmp_path / 'a')).run(
-      'none', 0, 0, 1, _StopAfter(100))
-  exp = experiment.Experiment(config, str(tmp_path / 'b'))
+  uninterrupted = _runner(config, str(tmp_path / 'a')).run(
+      plan.Run('none', 0, 0, 1), _StopAfter(100))
+  exp = _runner(config, str(tmp_path / 'b'))
   with pytest.raises(_Interrupt):
-    exp.run('none', 0, 0, 1, _StopAfter(1))   # stops after epoch 2's checkpoint
+    exp.run(plan.Run('none', 0, 0, 1), _StopAfter(1))   # stops after epoch 2's checkpoint
   ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / 'none_n0_seed0_fold1')
   assert '2' in ckpts and '3' not in ckpts
-  resumed = experiment.Experiment(config, str(tmp_path / 'b')).run(
-      'none', 0, 0, 1, _StopAfter(100))
+  resumed = _runner(config, str(tmp_path / 'b')).run(
+      plan.Run('none', 0, 0, 1), _StopAfter(100))
   assert resumed == uninterrupted
 
 
@@ -106,30 +116,33 @@ def test_vmapped_folds_equal_fold_by_fold_and_resume(tmp_path):
   config.train.epochs = 3
   config.progress = False
   config.train.vmap_folds = True
-  one_by_one = experiment.Experiment(config, str(tmp_path / 'a'))
-  expected = [one_by_one.run('classic', 64, 0, fold, _StopAfter(100)) for fold in range(3)]
-  exp = experiment.Experiment(config, str(tmp_path / 'b'))
+  one_by_one = _runner(config, str(tmp_path / 'a'))
+  expected = [one_by_one.run(plan.Run('classic', 64, 0, fold), _StopAfter(100))
+              for fold in range(3)]
+  exp = _runner(config, str(tmp_path / 'b'))
   with pytest.raises(_Interrupt):
-    exp.run_folds('classic', 64, 0, [0, 1, 2], _StopAfter(1))   # after epoch 2's checkpoints
+    # stops after epoch 2's checkpoints
+    exp.run_folds([plan.Run('classic', 64, 0, f) for f in range(3)], _StopAfter(1))
   for fold in range(3):
     ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / f'classic_n64_seed0_fold{fold}')
     assert '2' in ckpts and '3' not in ckpts
-  exp = experiment.Experiment(config, str(tmp_path / 'b'))
-  assert exp.run_folds('classic', 64, 0, [0, 1, 2], _StopAfter(100)) == expected
+  exp = _runner(config, str(tmp_path / 'b'))
+  folds = [plan.Run('classic', 64, 0, f) for f in range(3)]
+  assert exp.run_folds(folds, _StopAfter(100)) == expected
   # fold 0 stopped at epoch 2 and folds 1, 2 fresh: they cannot share epochs, so one by one
-  exp = experiment.Experiment(config, str(tmp_path / 'c'))
+  exp = _runner(config, str(tmp_path / 'c'))
   with pytest.raises(_Interrupt):
-    exp.run('classic', 64, 0, 0, _StopAfter(1))
-  assert exp.run_folds('classic', 64, 0, [0, 1, 2], _StopAfter(100)) == expected
+    exp.run(plan.Run('classic', 64, 0, 0), _StopAfter(1))
+  folds = [plan.Run('classic', 64, 0, f) for f in range(3)]
+  assert exp.run_folds(folds, _StopAfter(100)) == expected
   # the whole experiment, vmapped: the same run records as fold by fold
-  experiment.train_and_evaluate(config, str(tmp_path / 'd'))
+  classifier_job.train_and_evaluate(config, str(tmp_path / 'd'))
   for record in expected:
-    name = experiment.run_name('classic', 64, 0, record['fold'])
-    assert wd.read_json(str(tmp_path / 'd' / 'runs' / f'{name}.json')) == record
+    name = plan.run_name('classic', 64, 0, record['fold'])
+    assert workdir.read_json(str(tmp_path / 'd' / 'runs' / f'{name}.json')) == record
 
 
 def test_configs_have_three_variants():
-  from configs import acgan_aug, all_aug, dcgan_aug
   for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug):
     for arg in (None, 'quick', 'smoke'):
       c = module.get_config(arg)
@@ -147,36 +160,34 @@ def test_plan_rejects_unknown_arm():
   c = no_aug.get_config('smoke')
   c.arms = ('none', 'gan?')
   with pytest.raises(ValueError, match='unknown arm'):
-    experiment.plan(c)
+    plan.plan(c)
 
 
 def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   """End to end in-process; every image handed to a GAN's training set is a training-fold ROI."""
-  import numpy as np
-  from configs import dcgan_aug
-  from liverjax import gan_experiment
   seen = []
-  original = gan_experiment.GANTrainer.training_set
+  original = gan_trainer.GANTrainer.training_set
 
   def spy(self, key, images, labels, diameter_px, classes):
     seen.append(np.asarray(images))
     return original(self, key, images, labels, diameter_px, classes)
 
-  monkeypatch.setattr(gan_experiment.GANTrainer, 'training_set', spy)
+  monkeypatch.setattr(gan_trainer.GANTrainer, 'training_set', spy)
   config = dcgan_aug.get_config('smoke')
   config.progress = False
-  results = experiment.train_and_evaluate(config, str(tmp_path))
+  results = classifier_job.train_and_evaluate(config, str(tmp_path))
+  report.write(str(tmp_path))
   _check_schema(results, ('none', 'classic', 'dcgan'), ('cyst', 'metastasis', 'hemangioma'))
   assert set(results['arms']['dcgan']['sweep']) == {'8', '16'}
   assert set(results['paired_accuracy']) == {'classic_vs_none', 'dcgan_vs_none',
                                              'dcgan_vs_classic'}
   for p in results['paired_accuracy'].values():
     assert p['n'] == 3 and 0.0 <= p['p_permutation'] <= 1.0
-  exp = experiment.Experiment(config, str(tmp_path / 'x'))
-  ds = exp.ds
+  exp = _runner(config, str(tmp_path / 'x'))
+  ds = exp.ctx.ds
   assert len(seen) == 3 * 3                      # 3 folds x one DCGAN per class
   for i, images in enumerate(seen):
-    train_idx, test_idx = exp.folds[i // 3]
+    train_idx, test_idx = exp.ctx.folds[i // 3]
     flat = images.reshape(len(images), -1)
     test_flat = ds.images[test_idx].reshape(len(test_idx), -1)
     train_flat = ds.images[train_idx].reshape(len(train_idx), -1)
@@ -207,10 +218,10 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
     assert f['real_test'] == classic['sensitivity']
     assert np.sum(f['synthetic_confusion'], 1).tolist() == [16, 16, 16]   # max(per_class) each
   fold0 = fid['folds'][0]
-  done = experiment.Experiment(config, str(tmp_path))
+  done = _runner(config, str(tmp_path))
   _, state = done.load_classifier('classic_n64_seed0_fold0')
-  images, labels = done.pool('dcgan', 0)          # restored from the GAN checkpoints
-  logits = done.model.apply({'params': state.params, **state.model_state}, images)
+  images, labels = done.sets.pool('dcgan', 0)          # restored from the GAN checkpoints
+  logits = done.ctx.model.apply({'params': state.params, **state.model_state}, images)
   cm = np.zeros((3, 3), int)
   np.add.at(cm, (np.asarray(labels), np.asarray(logits).argmax(-1)), 1)
   assert cm.tolist() == fold0['synthetic_confusion']
@@ -219,14 +230,13 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
 
   # Interrupt: lose a GAN-arm run and the last checkpoint of one fold's GAN; the re-run resumes
   # the GAN from its earlier checkpoint and reproduces results.json exactly.
-  import shutil
   before = (tmp_path / 'results.json').read_text()
   os.remove(tmp_path / 'runs' / 'dcgan_n8_seed0_fold1.json')
   gan_ckpts = tmp_path / 'gan' / 'dcgan_fold1' / 'dcgan_metastasis' / 'checkpoints'
   steps = sorted(int(d) for d in os.listdir(gan_ckpts) if d.isdigit())
   assert steps
   shutil.rmtree(gan_ckpts / str(steps[-1]))
-  experiment.train_and_evaluate(config, str(tmp_path))
+  classifier_job.train_and_evaluate(config, str(tmp_path))
   assert (tmp_path / 'results.json').read_text() == before
 
 
@@ -234,40 +244,35 @@ def test_nothing_recompiles_after_the_first_run_of_a_shape(tmp_path):
   """A second seed of the same (arm, size), or another fold, compiles nothing: no recompilation
   inside the epoch loop, the checkpointing or the evaluation (one per shape, at the first run).
   The folds hold 23, 24 and 25 training ROIs: padded to two batches of 16, they share a shape."""
-  from liverjax import timing
   config = classic_aug.get_config('smoke')
   config.train.epochs = 3
-  exp = experiment.Experiment(config, str(tmp_path))
-  assert sorted({len(train_idx) for train_idx, _ in exp.folds}) == [23, 24, 25]
+  exp = _runner(config, str(tmp_path))
+  assert sorted({len(train_idx) for train_idx, _ in exp.ctx.folds}) == [23, 24, 25]
   for arm, size in (('none', 0), ('classic', 64)):
     with timing.CompileCounter() as first:
-      exp.run(arm, size, 0, 0, _StopAfter(100))
+      exp.run(plan.Run(arm, size, 0, 0), _StopAfter(100))
     assert first.count > 0                       # the counter sees compilations
     for seed, fold in ((1, 0), (0, 1), (0, 2)):
       with timing.CompileCounter() as counter:
-        record = exp.run(arm, size, seed, fold, _StopAfter(100))
+        record = exp.run(plan.Run(arm, size, seed, fold), _StopAfter(100))
       assert counter.count == 0, f'{arm} seed {seed} fold {fold}: {counter.count} compilations'
       if arm == 'none':
-        assert record['n_train'] == len(exp.folds[fold][0])
+        assert record['n_train'] == len(exp.ctx.folds[fold][0])
 
 
 def test_collapsed_generator_is_detected():
-  import numpy as np
-  from liverjax import gan_experiment
   rng = np.random.default_rng(0)
   real = rng.uniform(size=(40, 64, 64, 1)).astype(np.float32)
   collapsed = np.repeat(real[:1], 40, 0) + rng.normal(0, 1e-3, (40, 64, 64, 1))
-  assert gan_experiment.diversity_check(collapsed, real, 0.5)['collapsed']
-  assert not gan_experiment.diversity_check(real[::-1].copy(), real, 0.5)['collapsed']
+  assert sample_checks.diversity_check(collapsed, real, 0.5)['collapsed']
+  assert not sample_checks.diversity_check(real[::-1].copy(), real, 0.5)['collapsed']
 
 
 def test_grid_check_sees_a_checkerboard():
-  import numpy as np
-  from liverjax import data, gan_experiment
-  real = data.load_phantom(counts=(8, 8, 8)).images
+  real = phantom.load_phantom(counts=(8, 8, 8)).images
   yy, xx = np.mgrid[:64, :64]
   checker = 0.03 * ((-1.0) ** (yy + xx) + (-1.0) ** (yy // 2))[None, :, :, None]
-  clean = gan_experiment.grid_check(real[::-1].copy(), real)
-  gridded = gan_experiment.grid_check(np.clip(real + checker, 0, 1), real)
+  clean = sample_checks.grid_check(real[::-1].copy(), real)
+  gridded = sample_checks.grid_check(np.clip(real + checker, 0, 1), real)
   assert 0.5 < clean['ratio'] < 2.0
   assert gridded['ratio'] > 5.0

@@ -11,7 +11,13 @@ import pytest
 
 from configs import acgan as acgan_config
 from configs import dcgan as dcgan_config
-from liverjax import errors, gan, gan_experiment, layers, models, parallel, train, workdir
+from liverjax.base import checkpoints, errors
+from liverjax.base import mesh as mesh_lib
+from liverjax.base import workdir
+from liverjax.experiment import builders, gan_job, gan_trainer
+from liverjax.models import conv_ops, gans, layers
+from liverjax.steps import epochs, gan
+from liverjax.tools import class_fidelity, sample
 
 
 def _count(tree):
@@ -19,7 +25,7 @@ def _count(tree):
 
 
 def test_dcgan_paper_shapes_and_parameter_counts():
-  g, d = models.DCGANGenerator(), models.DCGANDiscriminator()
+  g, d = gans.DCGANGenerator(), gans.DCGANDiscriminator()
   z = jnp.zeros((2, 100))
   gv = jax.eval_shape(lambda: g.init(jax.random.key(0), z, None, train=False))
   dv = jax.eval_shape(lambda: d.init(jax.random.key(0), jnp.zeros((2, 64, 64, 1)), train=False))
@@ -37,8 +43,8 @@ def test_dcgan_paper_shapes_and_parameter_counts():
 
 
 def test_acgan_shapes():
-  g = models.DCGANGenerator(widths=(32, 16, 8, 8), kernel_size=4, num_classes=3)
-  d = models.ACGANDiscriminator(num_classes=3, widths=(8, 8, 8, 8, 8, 8))
+  g = gans.DCGANGenerator(widths=(32, 16, 8, 8), kernel_size=4, num_classes=3)
+  d = gans.ACGANDiscriminator(num_classes=3, widths=(8, 8, 8, 8, 8, 8))
   gv = g.init(jax.random.key(0), jnp.zeros((2, 100)), jnp.array([0, 2]), train=False)
   x = g.apply(gv, jnp.zeros((2, 100)), jnp.array([0, 2]), train=False)
   assert x.shape == (2, 64, 64, 1) and float(jnp.abs(x).max()) <= 1.0
@@ -71,13 +77,13 @@ def test_conv_transpose_equals_flax(size, cin, features, kernel, stride, impl):
 
 def test_transpose_taps_use_every_tap_once():
   for k, s in [(5, 2), (3, 2), (4, 2), (5, 3)]:
-    taps = sorted(t for phase in layers.transpose_phase_taps(k, s) for t, _ in phase)
+    taps = sorted(t for phase in conv_ops.transpose_phase_taps(k, s) for t, _ in phase)
     assert taps == list(range(k))
 
 
 def _small_setup(kind):
   cfg = (dcgan_config if kind == 'dcgan' else acgan_config).get_config('smoke')
-  return gan_experiment.make_setup(cfg.gan, 3)
+  return builders.make_gan_setup(cfg.gan, 3)
 
 
 @pytest.fixture(scope='module')
@@ -124,12 +130,12 @@ def test_discriminator_steps_lower_its_loss_on_a_fixed_batch(kind, batch):
 @pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
 def test_bfloat16_matmuls_step_close_to_float32(kind, batch):
   # config.gan.matmul_dtype: the same variables, the same step up to bfloat16 rounding of the
-  # convolutions' matmul operands (layers.matmul; tests/test_layers.py checks it exactly)
+  # convolutions' matmul operands (conv_ops.matmul; tests/test_layers.py checks it exactly)
   cfg = (dcgan_config if kind == 'dcgan' else acgan_config).get_config('smoke').gan
   setups = {}
   for name in ('float32', 'bfloat16'):
     cfg.matmul_dtype = name
-    setups[name] = gan_experiment.make_setup(cfg, 3)
+    setups[name] = builders.make_gan_setup(cfg, 3)
   assert setups['bfloat16'].generator.matmul_dtype == jnp.bfloat16
   assert setups['float32'].discriminator.matmul_dtype is None
   states = {n: gan.init_state(s, jax.random.key(0)) for n, s in setups.items()}
@@ -143,13 +149,13 @@ def test_bfloat16_matmuls_step_close_to_float32(kind, batch):
     assert low != f32   # the bfloat16 path ran
   cfg.matmul_dtype = 'float16'
   with pytest.raises(errors.ConfigError, match='gan.matmul_dtype'):
-    gan_experiment.make_setup(cfg, 3)
+    builders.make_gan_setup(cfg, 3)
 
 
 def _sharded_epoch(setup, mesh):
   """Returns the jitted GAN epoch (batches of 8) with its batches sharded over mesh."""
-  return jax.jit(functools.partial(train.train_epoch, step_fn=functools.partial(
-      gan.train_step, setup=setup), batch_size=8, batch_sharding=parallel.batch_sharded(mesh)))
+  return jax.jit(functools.partial(epochs.train_epoch, step_fn=functools.partial(
+      gan.train_step, setup=setup), batch_size=8, batch_sharding=mesh_lib.batch_sharded(mesh)))
 
 
 def _flat(tree) -> np.ndarray:
@@ -161,14 +167,14 @@ def test_gan_four_devices_equal_one(batch):
   state = gan.init_state(setup, jax.random.key(0))
   steps, epochs = [], []
   for n in (1, 4):
-    mesh = parallel.make_mesh(n)
+    mesh = mesh_lib.make_mesh(n)
     step = jax.jit(functools.partial(gan.train_step, setup=setup))
-    s, _ = step(jax.device_put(state, parallel.replicated(mesh)),
-                jax.device_put(jax.tree.map(lambda a: a[:8], batch), parallel.batch_sharded(mesh)),
+    s, _ = step(jax.device_put(state, mesh_lib.replicated(mesh)),
+                jax.device_put(jax.tree.map(lambda a: a[:8], batch), mesh_lib.batch_sharded(mesh)),
                 jax.random.key(2))
     steps.append(jax.device_get((s.g.params, s.d.params, s.d.model_state)))
-    s, m = _sharded_epoch(setup, mesh)(jax.device_put(state, parallel.replicated(mesh)),
-                                       parallel.put_replicated(jax.device_get(batch), mesh),
+    s, m = _sharded_epoch(setup, mesh)(jax.device_put(state, mesh_lib.replicated(mesh)),
+                                       mesh_lib.put_replicated(jax.device_get(batch), mesh),
                                        jax.random.key(2))
     epochs.append(jax.device_get((s.g.params, s.d.model_state, m)))
   # One step on this batch: every parameter and statistic agrees to rounding.
@@ -195,10 +201,10 @@ def test_gan_four_devices_equal_one_with_sgd_for_most_batches(batch):
   state = gan.init_state(setup, jax.random.key(0))
   runs = []
   for n in (1, 4):
-    mesh = parallel.make_mesh(n)
+    mesh = mesh_lib.make_mesh(n)
     fn = _sharded_epoch(setup, mesh)
-    s0 = jax.device_put(state, parallel.replicated(mesh))
-    data = parallel.put_replicated(jax.device_get(batch), mesh)
+    s0 = jax.device_put(state, mesh_lib.replicated(mesh))
+    data = mesh_lib.put_replicated(jax.device_get(batch), mesh)
     ends = [fn(s0, data, jax.random.key(k))[0] for k in range(16)]
     runs.append([_flat((s.g.params, s.d.params, s.d.model_state)) for s in ends])
   diffs = np.array([np.abs(a - b).max() for a, b in zip(*runs)])
@@ -211,9 +217,9 @@ def test_checkpoint_round_trip_reproduces_samples(batch, tmp_path):
   state = gan.init_state(setup, jax.random.key(0))
   state, _ = jax.jit(functools.partial(gan.train_step, setup=setup))(state, batch,
                                                                      jax.random.key(1))
-  mngr = workdir.checkpoint_manager(str(tmp_path / 'c'))
-  workdir.save_state(mngr, 1, state)
-  _, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'c')),
+  mngr = checkpoints.checkpoint_manager(str(tmp_path / 'c'))
+  checkpoints.save_state(mngr, 1, state)
+  _, restored = checkpoints.restore_latest(checkpoints.checkpoint_manager(str(tmp_path / 'c')),
                                        gan.init_state(setup, jax.random.key(5)))
   a = gan.sample(setup, state.g, jax.random.key(7), 10, label=2)
   b = gan.sample(setup, restored.g, jax.random.key(7), 10, label=2)
@@ -222,8 +228,8 @@ def test_checkpoint_round_trip_reproduces_samples(batch, tmp_path):
   # the EMA generator (smoke configs keep one) with its standing statistics too
   assert setup.ema_decay > 0
   state = gan.refresh_ema(setup, state, jax.random.key(3))
-  workdir.save_state(mngr, 2, state)
-  _, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'c')),
+  checkpoints.save_state(mngr, 2, state)
+  _, restored = checkpoints.restore_latest(checkpoints.checkpoint_manager(str(tmp_path / 'c')),
                                        gan.init_state(setup, jax.random.key(5)))
   a = gan.sample(setup, gan.sampling_generator(state), jax.random.key(7), 10, label=2)
   b = gan.sample(setup, gan.sampling_generator(restored), jax.random.key(7), 10, label=2)
@@ -268,9 +274,9 @@ def test_standing_stats_are_the_batch_statistics_of_fresh_samples(kind, batch):
 
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   cfg = dcgan_config.get_config('smoke')
-  setup = gan_experiment.make_setup(cfg.gan, 1)
-  mesh = parallel.make_mesh(1)
-  trainer = gan_experiment.GANTrainer(setup, cfg.gan, mesh, workdir.ScalarWriter(str(tmp_path)))
+  setup = builders.make_gan_setup(cfg.gan, 1)
+  mesh = mesh_lib.make_mesh(1)
+  trainer = gan_trainer.GANTrainer(setup, cfg.gan, mesh, workdir.ScalarWriter(str(tmp_path)))
   good = {'image': jnp.full((32, 64, 64, 1), 0.5), 'label': jnp.zeros(32, jnp.int32)}
 
   class Progress:
@@ -282,9 +288,9 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   cfg.gan.epochs = 3
   trainer.gcfg = cfg.gan
   bad = dict(good, image=good['image'].at[0].set(jnp.nan))
-  with pytest.raises(gan_experiment.GANDivergedError, match='NaN'):
+  with pytest.raises(errors.GANDivergedError, match='NaN'):
     trainer.fit('g', bad, jax.random.key(0), ckpt, Progress(), [0])
-  assert workdir.checkpoint_manager(ckpt).latest_step() == 2
+  assert checkpoints.checkpoint_manager(ckpt).latest_step() == 2
 
 
 @pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
@@ -314,36 +320,34 @@ def test_launch_gan_smoke_end_to_end(kind, tmp_path):
   for name in names:
     assert os.listdir(os.path.join(work, 'gan', name, 'checkpoints'))
   # The sampling command reproduces a generator from its checkpoint.
-  from liverjax import sample
   images, labels, got_classes = sample.generate(work, 5)
   assert images.shape == (15, 64, 64, 1) and list(got_classes) == list(classes)
 
 
-def test_gan_test_counts_samples_assigned_to_their_class(tmp_path):
-  """liverjax.gan_test: the confusion of samples.npz under a given classifier, per intended class;
+def test_class_fidelity_counts_samples_assigned_to_their_class(tmp_path):
+  """liverjax.tools.class_fidelity: the confusion of samples.npz under a given classifier, per intended class;
   and the reference classifier trains on an independent phantom and scores a fresh one."""
-  from liverjax import errors, gan_test, workdir
   classes = ('cyst', 'metastasis', 'hemangioma')
   labels = np.repeat(np.arange(3), 4).astype(np.int32)
   images = np.random.default_rng(0).random((12, 64, 64, 1)).astype(np.float32)
-  gan_experiment.write_samples(str(tmp_path / 'samples.npz'), images, labels, classes)
+  gan_job.write_samples(str(tmp_path / 'samples.npz'), images, labels, classes)
   # A stand-in classifier: right for cysts, metastasis -> hemangioma, hemangioma half right.
   fake = lambda x: np.array([0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 1, 1])
-  r = gan_test.gan_test(str(tmp_path), fake, [0.9, 0.8, 0.7], classes)
+  r = class_fidelity.class_fidelity(str(tmp_path), fake, [0.9, 0.8, 0.7], classes)
   assert r['synthetic_confusion'] == [[4, 0, 0], [0, 0, 4], [0, 2, 2]]
   assert [v['synthetic'] for v in r['per_class'].values()] == [1.0, 0.0, 0.5]
   assert r['per_class']['hemangioma']['real_reference'] == 0.7
-  assert workdir.read_json(str(tmp_path / 'gan_test.json')) == r
+  assert workdir.read_json(str(tmp_path / 'class_fidelity.json')) == r
   with pytest.raises(errors.ConfigError, match='classes'):
-    gan_test.gan_test(str(tmp_path), fake, [0.9, 0.8, 0.7], ('a', 'b', 'c'))
+    class_fidelity.class_fidelity(str(tmp_path), fake, [0.9, 0.8, 0.7], ('a', 'b', 'c'))
   workdir.write_json(str(tmp_path / 'config.json'), {'job': 'experiment',
                                                      'data': {'source': 'phantom'}})
   with pytest.raises(errors.ConfigError, match='not a finished GAN job'):   # before any training
-    gan_test.run([str(tmp_path)], per_class=4, augmented=64, epochs=1)
+    class_fidelity.run([str(tmp_path)], per_class=4, augmented=64, epochs=1)
   phantom_cfg = {'counts': [53, 64, 65], 'seed': 0, 'noise_hu': 18.0, 'contrast': 1.0,
                  'overlap': 0.25}
-  predict, reference, got = gan_test.reference_classifier(phantom_cfg, per_class=4, augmented=64,
-                                                          epochs=1, features=(4, 8, 8), dense=16)
+  predict, reference, got = class_fidelity.reference_classifier(
+      phantom_cfg, per_class=4, augmented=64, epochs=1, features=(4, 8, 8), dense=16)
   assert tuple(got) == classes and len(reference) == 3
   assert all(0.0 <= s <= 1.0 for s in reference)
   assert predict(images).shape == (12,) and set(predict(images).tolist()) <= {0, 1, 2}

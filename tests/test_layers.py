@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from liverjax import layers
+from liverjax.models import conv_ops, layers
 
 
 @pytest.mark.parametrize('impl', layers.IMPLS)
@@ -74,8 +74,8 @@ def test_xla_impl_refuses_bfloat16():
 
 
 def test_same_padding():
-  assert layers.same_padding(64, 5, 2) == (1, 2)
-  assert layers.same_padding(64, 3, 1) == (1, 1)
+  assert conv_ops.same_padding(64, 5, 2) == (1, 2)
+  assert conv_ops.same_padding(64, 3, 1) == (1, 1)
 
 
 def _round_bf16(a):
@@ -87,7 +87,7 @@ def _round_bf16(a):
     ('transpose', 3, 5, 5, 2),    # input side (features >= cin)
     ('transpose', 6, 2, 5, 2)])   # output side, with its written-out adjoint
 def test_bfloat16_matmuls_round_operands_and_sum_in_float32(kind, cin, features, kernel, stride):
-  # matmul_dtype='bfloat16' (layers.matmul): the forward matmul and the input gradient's take
+  # matmul_dtype='bfloat16' (conv_ops.matmul): the forward matmul and the input gradient's take
   # bfloat16-rounded operands (input and kernel; the output's cotangent) and sum in float32; the
   # weight gradient is a float32 matmul of the rounded input and the unrounded cotangent. A product
   # of two bfloat16 values is exact in float32, so each must equal the float32 stock layer (or its

@@ -14,8 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from configs import all_aug, classic_aug
-from liverjax import data
+from configs import all_aug
+from liverjax.datasets import files
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WHEEL = 'liver-ct-segmentation-package==1.6.0'
@@ -52,7 +52,7 @@ def lits_npz(tmp_path_factory):
   img, lab = fetch_lits()
   out = str(tmp_path_factory.mktemp('lits') / 'lits.npz')
   proc = subprocess.run(
-      [sys.executable, '-m', 'liverjax.ct_rois', f'--volume={img}', f'--mask={lab}',
+      [sys.executable, '-m', 'liverjax.tools.ct_rois', f'--volume={img}', f'--mask={lab}',
        '--lesion_labels=2', '--slices=largest', '--class_name=tumour', '--normal_per_volume=60',
        '--group_by=lesion',
        f'--out={out}'], cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), capture_output=True,
@@ -62,7 +62,7 @@ def lits_npz(tmp_path_factory):
 
 
 def test_lits_rois(lits_npz):
-  ds = data.load_npz(lits_npz)
+  ds = files.load_npz(lits_npz)
   assert ds.classes == ('liver', 'tumour')
   n_liver, n_tumour = ds.class_counts()
   # 70 tumour components in lab_117, 66 of at least 10 voxels; normal patches that fit

@@ -5,7 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from liverjax import errors, models, train
+from liverjax.base import errors
+from liverjax.experiment import builders
+from liverjax.models import classifier, gans
+from liverjax.steps import classifier as classifier_steps
 
 
 def _count(tree):
@@ -13,7 +16,7 @@ def _count(tree):
 
 
 def test_classifier_shapes_and_parameter_count():
-  model = models.Classifier(num_classes=3)
+  model = classifier.Classifier(num_classes=3)
   x = jnp.zeros((2, 64, 64, 1))
   variables = model.init(jax.random.key(0), x)
   # 3x3 convs 1->32->64->128, 8*8*128 -> 500 -> 3
@@ -27,13 +30,13 @@ def test_classifier_shapes_and_parameter_count():
 
 @pytest.mark.parametrize('num_classes', [2, 5])
 def test_classifier_any_number_of_classes(num_classes):
-  model = models.Classifier(num_classes=num_classes, features=(4, 8, 8), dense=16)
+  model = classifier.Classifier(num_classes=num_classes, features=(4, 8, 8), dense=16)
   variables = model.init(jax.random.key(0), jnp.zeros((1, 64, 64, 1)))
   assert model.apply(variables, jnp.zeros((3, 64, 64, 1))).shape == (3, num_classes)
 
 
 def test_mean_is_subtracted():
-  model = models.Classifier(num_classes=2, features=(4, 8, 8), dense=16)
+  model = classifier.Classifier(num_classes=2, features=(4, 8, 8), dense=16)
   x = jax.random.uniform(jax.random.key(1), (2, 64, 64, 1))
   v = model.init(jax.random.key(0), x)
   shifted = {**v, 'input_stats': {'mean': jnp.full((64, 64, 1), 0.25)}}
@@ -46,13 +49,13 @@ def test_classifier_on_data_same_function_and_parameter_gradients():
   # input_grad=False (training): same variables, logits and parameter gradients; no image gradient
   x = jax.random.uniform(jax.random.key(1), (4, 64, 64, 1))
   y = jnp.array([0, 1, 2, 1])
-  slow = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
-  fast = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16, input_grad=False)
+  slow = classifier.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
+  fast = classifier.Classifier(num_classes=3, features=(4, 8, 8), dense=16, input_grad=False)
   v = slow.init(jax.random.key(0), x)
   assert jax.tree.map(jnp.shape, fast.init(jax.random.key(0), x)) == jax.tree.map(jnp.shape, v)
 
   def loss(model):
-    return lambda p, x: train.cross_entropy(model.apply({**v, 'params': p}, x), y)
+    return lambda p, x: classifier_steps.cross_entropy(model.apply({**v, 'params': p}, x), y)
   np.testing.assert_allclose(fast.apply(v, x), slow.apply(v, x), rtol=1e-5, atol=1e-5)
   gp_slow, gx_slow = jax.grad(loss(slow), argnums=(0, 1))(v['params'], x)
   gp_fast, gx_fast = jax.grad(loss(fast), argnums=(0, 1))(v['params'], x)
@@ -68,12 +71,12 @@ def test_conv_impl_reaches_every_convolution():
   x = jnp.zeros((2, 64, 64, 1))
   z = jnp.zeros((2, 100))
   cases = [
-      (lambda impl: models.Classifier(3, (4, 8, 8), dense=16, input_grad=False,
+      (lambda impl: classifier.Classifier(3, (4, 8, 8), dense=16, input_grad=False,
                                       conv_impl=impl), (x,), {'train': False}, 3),
-      (lambda impl: models.DCGANGenerator((32, 16, 8, 8), num_classes=3, conv_impl=impl),
+      (lambda impl: gans.DCGANGenerator((32, 16, 8, 8), num_classes=3, conv_impl=impl),
        (z, jnp.zeros((2,), jnp.int32)), {}, 4),
-      (lambda impl: models.DCGANDiscriminator((8, 8, 16, 16), conv_impl=impl), (x,), {}, 4),
-      (lambda impl: models.ACGANDiscriminator(3, (8, 8, 8, 8, 16, 16), conv_impl=impl), (x,),
+      (lambda impl: gans.DCGANDiscriminator((8, 8, 16, 16), conv_impl=impl), (x,), {}, 4),
+      (lambda impl: gans.ACGANDiscriminator(3, (8, 8, 8, 8, 16, 16), conv_impl=impl), (x,),
        {'train': False}, 6),
   ]
   for make, args, kw, n_conv in cases:
@@ -86,11 +89,11 @@ def test_conv_impl_reaches_every_convolution():
 
 
 def test_conv_impl_config_values():
-  assert models.conv_impl('auto') == models.BACKEND_CONV_IMPL.get(jax.default_backend(),
+  assert builders.conv_impl('auto') == builders.BACKEND_CONV_IMPL.get(jax.default_backend(),
                                                                     'patches')
-  assert models.conv_impl('auto', 'bfloat16') == 'patches'
-  assert models.conv_impl('xla') == 'xla' and models.conv_impl('patches') == 'patches'
+  assert builders.conv_impl('auto', 'bfloat16') == 'patches'
+  assert builders.conv_impl('xla') == 'xla' and builders.conv_impl('patches') == 'patches'
   with pytest.raises(errors.ConfigError, match="float32 only"):
-    models.conv_impl('xla', 'bfloat16', 'model.conv_impl')
+    builders.conv_impl('xla', 'bfloat16', 'model.conv_impl')
   with pytest.raises(errors.ConfigError, match="config.model.conv_impl='cudnn'"):
-    models.conv_impl('cudnn', key='model.conv_impl')
+    builders.conv_impl('cudnn', key='model.conv_impl')

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from liverjax import phantom
+from liverjax.datasets import dataset, phantom
 
 
 @pytest.fixture(scope='module')
@@ -33,7 +33,7 @@ def test_patients_hold_one_class(ph):
 
 def test_window():
   hu = np.array([-1000.0, -135.0, 40.0, 215.0, 3000.0])
-  np.testing.assert_allclose(phantom.window_hu(hu), [0, 0, 0.5, 1, 1], atol=1e-6)
+  np.testing.assert_allclose(dataset.window_hu(hu), [0, 0, 0.5, 1, 1], atol=1e-6)
 
 
 def test_classes_differ_as_in_ct(ph):
@@ -47,7 +47,6 @@ def test_classes_differ_as_in_ct(ph):
 
 def test_metastasis_vs_hemangioma_is_the_hard_pair(ph):
   """A linear classifier on pixels separates cysts well, metastasis vs hemangioma much less so."""
-  sklearn = pytest.importorskip('sklearn')
   from sklearn.linear_model import LogisticRegression
   from sklearn.model_selection import cross_val_score
   x = ph['images'][:, ::4, ::4, 0].reshape(len(ph['labels']), -1)

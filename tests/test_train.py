@@ -6,31 +6,36 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from liverjax import models, parallel, train, workdir
+from liverjax.base import checkpoints
+from liverjax.base import mesh as mesh_lib
+from liverjax.base import padding
+from liverjax.models import classifier
+from liverjax.steps import classifier as classifier_steps
+from liverjax.steps import epochs
 
-MODEL = models.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
+MODEL = classifier.Classifier(num_classes=3, features=(4, 8, 8), dense=16)
 
 
 def _epoch_fn(tx, **kw):
-  step = functools.partial(train.train_step, model=MODEL, tx=tx)
-  return functools.partial(train.train_epoch, step_fn=step, batch_size=8, **kw)
+  step = functools.partial(classifier_steps.train_step, model=MODEL, tx=tx)
+  return functools.partial(epochs.train_epoch, step_fn=step, batch_size=8, **kw)
 
 
 @pytest.fixture(scope='module')
 def setup():
-  tx = train.make_optimizer(learning_rate=0.05)
+  tx = classifier_steps.make_optimizer(learning_rate=0.05)
   key = jax.random.key(0)
   x = jax.random.uniform(jax.random.key(1), (24, 64, 64, 1))
   y = jnp.arange(24) % 3
   # make the task learnable: brightness encodes the class
   x = x * 0.5 + y[:, None, None, None] * 0.25
-  state = train.init_state(MODEL, tx, key, x.mean(0))
+  state = classifier_steps.init_state(MODEL, tx, key, x.mean(0))
   return tx, state, {'image': x, 'label': y}
 
 
 def test_train_step_is_pure(setup):
   tx, state, d = setup
-  step = jax.jit(functools.partial(train.train_step, model=MODEL, tx=tx))
+  step = jax.jit(functools.partial(classifier_steps.train_step, model=MODEL, tx=tx))
   batch = {'image': d['image'][:8], 'label': d['label'][:8]}
   s1, m1 = step(state, batch, jax.random.key(5))
   s2, m2 = step(state, batch, jax.random.key(5))
@@ -63,7 +68,7 @@ def test_loss_falls_on_fixed_data(setup):
 
 
 def test_epoch_indices_cover_every_example():
-  idx = train.epoch_indices(jax.random.key(0), 21, 8)
+  idx = epochs.epoch_indices(jax.random.key(0), 21, 8)
   assert idx.shape == (3, 8)
   assert set(np.asarray(idx).ravel().tolist()) == set(range(21))
 
@@ -71,7 +76,7 @@ def test_epoch_indices_cover_every_example():
 def test_epoch_indices_of_padded_set_never_draw_padding():
   """n traced, rows padded to whole batches: every example once in the first n slots, then
   random top-ups below n; one compilation for every n."""
-  fn = jax.jit(lambda key, n: train.epoch_indices(key, n, 8, 24))
+  fn = jax.jit(lambda key, n: epochs.epoch_indices(key, n, 8, 24))
   for n in (17, 21, 24):
     idx = np.asarray(fn(jax.random.key(n), jnp.int32(n))).ravel()
     assert sorted(idx[:n].tolist()) == list(range(n))
@@ -81,7 +86,7 @@ def test_epoch_indices_of_padded_set_never_draw_padding():
 
 def test_pad_rows():
   data = {'image': jnp.arange(10.0)[:, None], 'label': jnp.arange(10) % 3}
-  padded, n = train.pad_rows(data, [7, 2, 5], 4)
+  padded, n = padding.pad_rows(data, [7, 2, 5], 4)
   assert n == 3
   np.testing.assert_array_equal(padded['image'][:, 0], [7, 2, 5, 7])
   np.testing.assert_array_equal(padded['label'], [1, 2, 2, 1])
@@ -92,10 +97,10 @@ def test_four_devices_equal_one_device(setup):
   tx, state, d = setup
   results = []
   for n in (1, 4):
-    mesh = parallel.make_mesh(n)
-    fn = jax.jit(_epoch_fn(tx, batch_sharding=parallel.batch_sharded(mesh)))
-    s = jax.device_put(state, parallel.replicated(mesh))
-    data = parallel.put_replicated(jax.device_get(d), mesh)
+    mesh = mesh_lib.make_mesh(n)
+    fn = jax.jit(_epoch_fn(tx, batch_sharding=mesh_lib.batch_sharded(mesh)))
+    s = jax.device_put(state, mesh_lib.replicated(mesh))
+    data = mesh_lib.put_replicated(jax.device_get(d), mesh)
     for _ in range(2):
       s, m = fn(s, data, jax.random.key(3))
     results.append(jax.device_get((s.params, m)))
@@ -105,7 +110,7 @@ def test_four_devices_equal_one_device(setup):
 
 def test_predict_pads_and_matches_apply(setup):
   _, state, d = setup
-  logits, feats = train.predict(state, d['image'][:13], model=MODEL, batch_size=8,
+  logits, feats = classifier_steps.predict(state, d['image'][:13], model=MODEL, batch_size=8,
                                 return_features=True)
   ref = MODEL.apply({'params': state.params, **state.model_state}, d['image'][:13])
   np.testing.assert_allclose(logits, ref, rtol=1e-5, atol=1e-5)
@@ -115,10 +120,10 @@ def test_predict_pads_and_matches_apply(setup):
 def test_checkpoint_round_trip_is_exact(setup, tmp_path):
   tx, state, d = setup
   state, _ = jax.jit(_epoch_fn(tx))(state, d, jax.random.key(0))
-  mngr = workdir.checkpoint_manager(str(tmp_path / 'ckpt'))
-  workdir.save_state(mngr, 3, state)
-  fresh = train.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))
-  step, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'ckpt')),
+  mngr = checkpoints.checkpoint_manager(str(tmp_path / 'ckpt'))
+  checkpoints.save_state(mngr, 3, state)
+  fresh = classifier_steps.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))
+  step, restored = checkpoints.restore_latest(checkpoints.checkpoint_manager(str(tmp_path / 'ckpt')),
                                           fresh)
   assert step == 3
   chex.assert_trees_all_equal(jax.device_get(restored), jax.device_get(state))
@@ -131,13 +136,13 @@ def test_async_save_keeps_the_state_of_its_call_while_training_donates_it(setup,
   epoch = jax.jit(_epoch_fn(tx), donate_argnums=0)
   state, _ = epoch(jax.tree.map(jnp.copy, state), d, jax.random.key(0))   # not the fixture's
   saved = jax.device_get(state)
-  mngr = workdir.checkpoint_manager(str(tmp_path / 'ckpt'))
-  workdir.save_state(mngr, 1, state, wait=False)
+  mngr = checkpoints.checkpoint_manager(str(tmp_path / 'ckpt'))
+  checkpoints.save_state(mngr, 1, state, wait=False)
   state, _ = epoch(state, d, jax.random.key(1))   # overwrites the donated buffers
   jax.block_until_ready(state)
   mngr.close()   # waits for the write
-  fresh = train.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))
-  step, restored = workdir.restore_latest(workdir.checkpoint_manager(str(tmp_path / 'ckpt')),
+  fresh = classifier_steps.init_state(MODEL, tx, jax.random.key(9), jnp.zeros((64, 64, 1)))
+  step, restored = checkpoints.restore_latest(checkpoints.checkpoint_manager(str(tmp_path / 'ckpt')),
                                           fresh)
   assert step == 1
   chex.assert_trees_all_equal(jax.device_get(restored), saved)
@@ -146,6 +151,6 @@ def test_async_save_keeps_the_state_of_its_call_while_training_donates_it(setup,
 
 
 def test_schedule_caps_steps_but_keeps_one_epoch():
-  assert train.schedule(121, 64, 150) == (150, 2)
-  assert train.schedule(1000, 64, 150, max_steps=160) == (10, 16)
-  assert train.schedule(1000, 64, 150, max_steps=5) == (1, 16)
+  assert epochs.schedule(121, 64, 150) == (150, 2)
+  assert epochs.schedule(1000, 64, 150, max_steps=160) == (10, 16)
+  assert epochs.schedule(1000, 64, 150, max_steps=5) == (1, 16)

@@ -1,0 +1,1 @@
+"""Foundations every stage uses: errors, the device mesh, workdir files, checkpoints, timing."""

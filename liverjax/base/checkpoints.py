@@ -1,0 +1,50 @@
+"""Orbax checkpoints of pytree states: one CheckpointManager per run or GAN."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import jax
+import orbax.checkpoint as ocp
+
+
+def checkpoint_manager(directory: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
+  """Returns an orbax CheckpointManager keeping the latest max_to_keep steps of one run.
+
+  Its processes' barriers are named after the directory's last two path components (the same on
+  every host): with several processes, orbax names an asynchronous save's barrier after the step
+  only, so managers saving the same step at once (``config.train.vmap_folds``: one per fold)
+  collided ("Barrier _async_write_complete.2 is already ongoing") and the run hung.
+  """
+  directory = os.path.abspath(directory)
+  prefix = re.sub(r'[^A-Za-z0-9_.-]', '_', '/'.join(directory.split(os.sep)[-2:]))
+  options = ocp.CheckpointManagerOptions(
+      max_to_keep=max_to_keep, create=True,
+      multiprocessing_options=ocp.options.MultiprocessingOptions(barrier_sync_key_prefix=prefix))
+  return ocp.CheckpointManager(directory, options=options)
+
+
+def save_state(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True) -> None:
+  """Saves a pytree state at step; with wait, returns once it is on disk.
+
+  wait=False (the training loops' periodic saves) returns once orbax has copied the arrays off
+  the devices, so the caller may go on and even donate the state's buffers, and writes them in a
+  background thread while training goes on. The manager's next save and its close() wait for
+  it, and a checkpoint counts (latest_step) only once orbax has committed it in full, so a crash
+  mid-write leaves the previous one. Why: a blocking save of a paper-width GAN (265 MiB with its
+  Adam state) took ~0.4 s on a 2-core CPU, about as long as the 5 epochs between saves take on an
+  H100 (80 steps at 5.7 ms; README, On a GPU).
+  """
+  mngr.save(step, args=ocp.args.StandardSave(state))
+  if wait:
+    mngr.wait_until_finished()
+
+
+def restore_latest(mngr: ocp.CheckpointManager, template):
+  """Returns (step, state) of the latest checkpoint restored like template, or (None, template)."""
+  step = mngr.latest_step()
+  if step is None:
+    return None, template
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
+  return step, mngr.restore(step, args=ocp.args.StandardRestore(abstract))

@@ -1,0 +1,42 @@
+"""Cross-validation folds grouped by patient (or lesion) and stratified by class."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from liverjax.base.errors import DataError
+
+
+def stratified_group_kfold(labels: np.ndarray, groups: np.ndarray, k: int = 3,
+                           seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+  """Returns k (train_idx, test_idx) pairs; every group lies in exactly one test fold.
+
+  Greedy, as scikit-learn's StratifiedGroupKFold: groups in random order, largest first, each goes
+  to the fold whose class proportions it disturbs least (ties: the smaller fold).
+  """
+  labels, groups = np.asarray(labels), np.asarray(groups)
+  uniq, inv = np.unique(groups, return_inverse=True)
+  n_classes = int(labels.max()) + 1
+  if len(uniq) < k:
+    raise DataError(f'only {len(uniq)} groups: cannot make {k} folds')
+  counts = np.zeros((len(uniq), n_classes))
+  np.add.at(counts, (inv, labels), 1)
+  totals = counts.sum(0)
+  rng = np.random.default_rng(seed)
+  order = rng.permutation(len(uniq))
+  order = order[np.argsort(-counts[order].std(1) - 1e3 * counts[order].sum(1), kind='stable')]
+  fold_counts = np.zeros((k, n_classes))
+  assign = np.empty(len(uniq), np.int64)
+  for g in order:
+    best, best_score = 0, None
+    for f in range(k):
+      fc = fold_counts.copy()
+      fc[f] += counts[g]
+      score = (np.std(fc / np.maximum(totals, 1), axis=0).mean(), fc[f].sum())
+      if best_score is None or score < best_score:
+        best, best_score = f, score
+    assign[g] = best
+    fold_counts[best] += counts[g]
+  fold_of_image = assign[inv]
+  return [(np.flatnonzero(fold_of_image != f), np.flatnonzero(fold_of_image == f))
+          for f in range(k)]

@@ -1,0 +1,174 @@
+"""CT and mask volumes from files: NIfTI, a DICOM series folder, MRC, NumPy.
+
+Reading (:func:`read_volume`) returns a float32 array indexed (slice, row, column) and the voxel
+spacing in mm in the same order (None where the file does not store it):
+
+- NIfTI ``.nii`` / ``.nii.gz`` (nibabel): the array is stored (x, y, z); it is transposed to
+  (z, y, x), so slices are the third NIfTI axis. Spacing from the header's zooms.
+- A DICOM series folder (pydicom): every file in the folder is one slice of one series; slices are
+  sorted along the slice normal (``ImagePositionPatient`` and ``ImageOrientationPatient``, else
+  ``InstanceNumber``); values are ``RescaleSlope * stored + RescaleIntercept`` (HU). Spacing from
+  ``PixelSpacing`` and the slice positions.
+- MRC ``.mrc`` (mrcfile): stored (z, y, x) already; a voxel size of 0 means unknown.
+- NumPy ``.npy``: one 3-D array (z, y, x), spacing unknown.
+
+Where the spacing is unknown, 1 mm is assumed with a warning unless ``spacing`` is given.
+Volumes and masks must have the same shape (the mask is read the same way and rounded to integers).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+
+from liverjax.base.errors import DataError
+
+VOLUME_EXTENSIONS = ('.nii', '.nii.gz', '.mrc', '.npy')
+
+
+def _ext(path: str) -> str:
+  p = path.lower()
+  return '.nii.gz' if p.endswith('.nii.gz') else os.path.splitext(p)[1]
+
+
+def _cannot_read(path: str, e: Exception) -> DataError:
+  return DataError(f'{path}: cannot read ({type(e).__name__}: {e})'.replace('\n', ' '))
+
+
+def _read_nifti(path: str):
+  import nibabel as nib
+  try:
+    img = nib.load(path)
+    arr = np.asarray(img.get_fdata(dtype=np.float32))
+    zooms = tuple(float(z) for z in img.header.get_zooms()[:3])
+  except Exception as e:   # nibabel raises many types for truncated or corrupt files
+    raise _cannot_read(path, e) from e
+  if arr.ndim == 4 and arr.shape[3] == 1:
+    arr = arr[..., 0]
+  if arr.ndim != 3:
+    raise DataError(f'{path}: expected a 3-D volume, got shape {arr.shape}')
+  spacing = zooms[::-1] if all(z > 0 for z in zooms) else None
+  return np.ascontiguousarray(arr.transpose(2, 1, 0)), spacing
+
+
+def _read_mrc(path: str):
+  import mrcfile
+  try:
+    with mrcfile.open(path, permissive=False) as m:
+      arr = np.asarray(m.data, np.float32).copy()
+      vs = m.voxel_size
+      spacing = (float(vs.z), float(vs.y), float(vs.x))
+  except Exception as e:
+    raise _cannot_read(path, e) from e
+  if arr.ndim != 3:
+    raise DataError(f'{path}: expected a 3-D volume, got shape {arr.shape}')
+  return arr, spacing if all(s > 0 for s in spacing) else None
+
+
+def _read_npy(path: str):
+  try:
+    arr = np.load(path, allow_pickle=False)
+  except Exception as e:
+    raise _cannot_read(path, e) from e
+  if arr.ndim != 3:
+    raise DataError(f'{path}: expected a 3-D volume, got shape {arr.shape}')
+  if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+    raise DataError(f'{path}: unsupported dtype {arr.dtype}')
+  return arr.astype(np.float32), None
+
+
+def _read_dicom_series(folder: str):
+  import pydicom
+  files = sorted(f for f in os.listdir(folder) if not f.startswith('.'))
+  if not files:
+    raise DataError(f'{folder}: empty DICOM folder')
+  slices = []
+  for name in files:
+    path = os.path.join(folder, name)
+    if os.path.isdir(path):
+      raise DataError(f'{path}: a DICOM series folder must hold only slice files')
+    try:
+      ds = pydicom.dcmread(path)
+      pixels = ds.pixel_array.astype(np.float32)
+    except Exception as e:
+      raise _cannot_read(path, e) from e
+    if pixels.ndim != 2:
+      raise DataError(f'{path}: expected one 2-D slice per file, got shape {pixels.shape}')
+    hu = pixels * float(getattr(ds, 'RescaleSlope', 1.0)) + float(getattr(ds, 'RescaleIntercept',
+                                                                            0.0))
+    slices.append((ds, hu, path))
+  shapes = {s[1].shape for s in slices}
+  if len(shapes) > 1:
+    raise DataError(f'{folder}: slices differ in size {sorted(shapes)}')
+  ds0 = slices[0][0]
+  orient = getattr(ds0, 'ImageOrientationPatient', None)
+  if orient is not None and all(getattr(s[0], 'ImagePositionPatient', None) is not None
+                                for s in slices):
+    normal = np.cross(np.asarray(orient[:3], float), np.asarray(orient[3:], float))
+    pos = np.asarray([float(np.dot(normal, np.asarray(s[0].ImagePositionPatient, float)))
+                      for s in slices])
+  else:
+    pos = np.asarray([float(getattr(s[0], 'InstanceNumber', i)) for i, s in enumerate(slices)])
+  order = np.argsort(pos, kind='stable')
+  if len(np.unique(pos)) != len(pos):
+    dup = [slices[i][2] for i in order[:-1][np.diff(pos[order]) == 0]]
+    raise DataError(f'{dup[0]}: two slices at the same position (duplicate file?)')
+  arr = np.stack([slices[i][1] for i in order])
+  spacing = None
+  ps = getattr(ds0, 'PixelSpacing', None)
+  if ps is not None:
+    dz = float(np.median(np.diff(pos[order]))) if len(pos) > 1 else float(
+        getattr(ds0, 'SliceThickness', 0) or 0)
+    if orient is None:   # positions are instance numbers: use the slice thickness
+      dz = float(getattr(ds0, 'SpacingBetweenSlices', getattr(ds0, 'SliceThickness', 0)) or 0)
+    if dz > 0:
+      spacing = (dz, float(ps[0]), float(ps[1]))
+  return arr, spacing
+
+
+def read_volume(path: str) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+  """Returns (volume (slices, rows, cols) float32, spacing in mm or None) of a CT or mask file.
+
+  Raises DataError naming the file for a missing path, an unknown format, a corrupt file, a shape
+  that is not 3-D, or NaN/inf values.
+  """
+  if not os.path.exists(path):
+    raise DataError(f'{path}: no such file or folder')
+  if os.path.isdir(path):
+    arr, spacing = _read_dicom_series(path)
+  else:
+    ext = _ext(path)
+    readers = {'.nii': _read_nifti, '.nii.gz': _read_nifti, '.mrc': _read_mrc, '.npy': _read_npy}
+    if ext not in readers:
+      raise DataError(f'{path}: not a volume (expected {", ".join(VOLUME_EXTENSIONS)} or a DICOM '
+                      'series folder)')
+    if not os.access(path, os.R_OK):
+      raise DataError(f'{path}: not readable (permission denied)')
+    arr, spacing = readers[ext](path)
+  if not np.all(np.isfinite(arr)):
+    raise DataError(f'{path}: contains NaN or inf values')
+  if min(arr.shape) < 1:
+    raise DataError(f'{path}: empty volume {arr.shape}')
+  return arr, spacing
+
+
+def patient_id(path: str) -> str:
+  """Returns a patient id from a volume path: its file name without extension."""
+  base = os.path.basename(os.path.normpath(path))
+  for ext in VOLUME_EXTENSIONS:
+    if base.lower().endswith(ext):
+      return base[:-len(ext)]
+  return base
+
+
+def expand(paths) -> list[str]:
+  """Returns the paths with shell-style globs expanded (sorted), in the given order otherwise."""
+  out = []
+  for p in paths:
+    hits = sorted(glob.glob(p)) if any(ch in p for ch in '*?[') else [p]
+    if not hits:
+      raise DataError(f'{p}: no file matches')
+    out.extend(hits)
+  return out

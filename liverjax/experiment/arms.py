@@ -1,0 +1,57 @@
+"""The arms of the experiment: how each builds a run's training set from a fold's real ROIs.
+
+An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set is:
+- ``real``: the fold's real training ROIs as they are (arm ``none``);
+- ``classic``: a classic augmented set of N paper variants
+  (:func:`liverjax.augment.classic_augment`) for every N in ``config.classic.sizes``;
+- ``synthetic``: the classic set of ``config.synthetic.classic_size`` (the very images of the
+  classic run of that size, same keys) plus N images per class from the arm's ``pool`` for every N
+  in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool ``gan``: the
+  fold's GAN(s) of the arm's kind (``config.<arm>``), trained on classic variants of the fold's
+  *training* ROIs only (:mod:`liverjax.experiment.training_sets` builds and caches pools).
+
+Adding an arm is adding an entry here (and, for a new kind of pool, its builder in
+``training_sets.POOLS``). Order matters: each arm is compared, paired, with the ``none`` and
+``classic`` arms before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+RECIPES = ('real', 'classic', 'synthetic')
+
+
+@dataclasses.dataclass(frozen=True)
+class Arm:
+  """One way to build a classifier's training set."""
+  name: str
+  recipe: str        # one of RECIPES
+  pool: str = ''     # synthetic recipe: where the added images come from
+
+  def sizes(self, config) -> list[int]:
+    """Returns the arm's sweep of sizes (0 for the real recipe)."""
+    return {'real': [0], 'classic': list(config.classic.sizes),
+            'synthetic': list(config.synthetic.per_class)}[self.recipe]
+
+  def classic_size(self, config, size: int) -> int:
+    """Returns the size of the classic set under a run of this size (0: the real ROIs)."""
+    if self.recipe == 'real' or size == 0:
+      return 0
+    return size if self.recipe == 'classic' else int(config.synthetic.classic_size)
+
+  def n_train(self, config, size: int, n_real: int, num_classes: int) -> int:
+    """Returns the number of training examples of a run of this size."""
+    n_classic = self.classic_size(config, size)
+    if n_classic == 0:
+      return n_real
+    return n_classic + (size * num_classes if self.recipe == 'synthetic' else 0)
+
+
+ARMS = {arm.name: arm for arm in (
+    Arm('none', 'real'),
+    Arm('classic', 'classic'),
+    Arm('dcgan', 'synthetic', pool='gan'),
+    Arm('acgan', 'synthetic', pool='gan'),
+)}
+GAN_ARMS = tuple(name for name, arm in ARMS.items() if arm.pool == 'gan')

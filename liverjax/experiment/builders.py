@@ -1,0 +1,93 @@
+"""Config values -> the modules and optimizers they describe (the only place that reads
+``config.model`` and ``config.<gan>`` to build models).
+
+Everything a config can get wrong here is refused with a :class:`ConfigError` naming the key,
+before a job writes anything.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from liverjax.base import errors
+from liverjax.models import classifier, gans, layers
+from liverjax.steps import classifier as classifier_steps
+from liverjax.steps import gan
+
+MATMUL_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
+CONV_IMPLS = ('auto',) + layers.IMPLS
+
+# 'auto' per jax.default_backend(); backends not listed (TPU: not measured) get 'patches'.
+# cpu: XLA-CPU's own convolutions are far slower inside lax.scan; gpu: a tie for the classifier,
+# patches faster for the DCGAN (benchmarks/README.md, On a GPU).
+BACKEND_CONV_IMPL = {'cpu': 'patches', 'gpu': 'patches'}
+
+
+def matmul_dtype(name: str, key: str = 'matmul_dtype'):
+  """Returns the layers' ``matmul_dtype`` for a config value: None (plain float32) for
+  'float32', ``jnp.bfloat16`` for 'bfloat16' (:func:`liverjax.models.conv_ops.matmul`)."""
+  if name not in MATMUL_DTYPES:
+    raise errors.ConfigError(f'config.{key}={name!r}: expected one of {sorted(MATMUL_DTYPES)}')
+  return MATMUL_DTYPES[name]
+
+
+def conv_impl(name: str, matmul_dtype_name: str = 'float32', key: str = 'conv_impl') -> str:
+  """Returns the layers' ``impl`` for a config value: 'patches' or 'xla' as given; 'auto' picks
+  by backend (BACKEND_CONV_IMPL) and takes 'patches' wherever the matmuls are bfloat16 (the only
+  form that has them)."""
+  if name not in CONV_IMPLS:
+    raise errors.ConfigError(f'config.{key}={name!r}: expected one of {list(CONV_IMPLS)}')
+  low = matmul_dtype_name != 'float32'
+  if name == 'auto':
+    return 'patches' if low else BACKEND_CONV_IMPL.get(jax.default_backend(), 'patches')
+  if name == 'xla' and low:
+    raise errors.ConfigError(f"config.{key}='xla' runs float32 only: with matmul_dtype="
+                             f"{matmul_dtype_name!r} use 'patches' (or 'auto')")
+  return name
+
+
+def make_classifier(mcfg, num_classes: int) -> classifier.Classifier:
+  """Returns the classifier that config.model describes, for training (images are data)."""
+  dtype_name = mcfg.get('matmul_dtype', 'float32')
+  return classifier.Classifier(
+      num_classes=num_classes, features=tuple(mcfg.features), kernel_size=mcfg.kernel_size,
+      dense=mcfg.dense, dropout=mcfg.dropout,
+      input_grad=False,   # images are data: faster first layer
+      matmul_dtype=matmul_dtype(dtype_name, 'model.matmul_dtype'),
+      conv_impl=conv_impl(mcfg.get('conv_impl', 'auto'), dtype_name, 'model.conv_impl'))
+
+
+def make_classifier_optimizer(tcfg):
+  """Returns the paper's optimizer with config.train's settings."""
+  return classifier_steps.make_optimizer(tcfg.learning_rate, tcfg.momentum, tcfg.nesterov)
+
+
+def make_gan_setup(gcfg, num_classes: int) -> gan.GANSetup:
+  """Returns the GANSetup (modules, optimizers) that config.gan (or config.dcgan/acgan)
+  describes."""
+  where = f'(config.{gcfg.kind}.* in *_aug.py)'
+  dtype_name = gcfg.get('matmul_dtype', 'float32')
+  low = matmul_dtype(dtype_name, f'gan.matmul_dtype {where}')
+  impl = conv_impl(gcfg.get('conv_impl', 'auto'), dtype_name, f'gan.conv_impl {where}')
+  if gcfg.kind == 'dcgan':
+    generator = gans.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.g_kernel_size,
+                                    matmul_dtype=low, conv_impl=impl)
+    discriminator = gans.DCGANDiscriminator(widths=tuple(gcfg.d_widths),
+                                            kernel_size=gcfg.d_kernel_size, matmul_dtype=low,
+                                            conv_impl=impl)
+  elif gcfg.kind == 'acgan':
+    generator = gans.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.g_kernel_size,
+                                    num_classes=num_classes, matmul_dtype=low, conv_impl=impl)
+    discriminator = gans.ACGANDiscriminator(num_classes=num_classes, widths=tuple(gcfg.d_widths),
+                                            kernel_size=gcfg.d_kernel_size,
+                                            dropout=gcfg.dropout, matmul_dtype=low,
+                                            conv_impl=impl)
+  else:
+    raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
+  return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,
+                      g_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
+                      d_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
+                      z_dim=gcfg.z_dim, num_classes=max(1, num_classes if gcfg.kind == 'acgan'
+                                                        else 1),
+                      ema_decay=float(gcfg.get('ema_decay', 0.0)))

@@ -1,0 +1,103 @@
+"""The cross-validated classifier experiment: arms x sizes x seeds x folds -> results.json.
+
+``train_and_evaluate`` plans the runs (:mod:`~liverjax.experiment.plan`; arms:
+:mod:`~liverjax.experiment.arms`), trains those not finished yet
+(:mod:`~liverjax.experiment.runner`), then summarizes them (:mod:`~liverjax.experiment.summary`).
+A re-run with the same workdir skips finished runs and resumes unfinished ones. A sized arm's
+headline is the size with the best mean accuracy, selected on the test folds as the paper did
+(optimistic; the whole sweep is reported). GAN arms get two checks of their synthetic pools:
+diversity (collapse) and class fidelity.
+
+Writes to the workdir, for the report (:mod:`liverjax.report`) and any later stage:
+
+  config.json              the resolved config (a re-run must match it, unless config.overwrite)
+  data.json                the data set: source, classes, counts, groups, each fold's test ROIs
+  runs/<run>.json          one finished (arm, size, seed, fold) run: confusion matrix and metrics
+  checkpoints/<run>/       orbax checkpoints of that run's TrainState (latest kept)
+  gan/<kind>_fold<k>/      each fold's GAN checkpoints and the diversity of its pool
+  figures/                 data_<class>.png, <kind>_fold<k>/{<class>,real_<class>}.png
+  features/tsne.npz        penultimate features of fold 0's test ROIs and synthetic images
+  results.json             summary over arms (written last of the results, atomically)
+  timing.json              wall time per stage (not a result: it varies between machines)
+  tensorboard/             training scalars
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+
+import numpy as np
+import tqdm
+
+from liverjax.base import grid, workdir as wd
+from liverjax.experiment import context, features, plan, summary
+from liverjax.experiment.runner import Runner
+
+
+def write_data(ctx: context.Context) -> None:
+  """Writes data.json and a grid of each class's ROIs (what the classifier sees)."""
+  ds = ctx.ds
+  for k, name in enumerate(ds.classes):
+    grid.save_grid(os.path.join(ctx.workdir, 'figures', f'data_{name}.png'),
+                   ds.images[ds.labels == k][:32], ncol=8, scale=2)
+  wd.write_json(os.path.join(ctx.workdir, 'data.json'), {
+      'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
+      'class_counts': ds.class_counts(), 'n_groups': int(len(np.unique(ds.groups))),
+      'test_indices': [test.tolist() for _, test in ctx.folds]})
+  logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
+               ds.classes, ds.class_counts(), len(np.unique(ds.groups)))
+
+
+def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
+  """Returns the records of the runs, training those without one (fold by fold, or the folds of
+  an (arm, size, seed) at once with config.train.vmap_folds)."""
+  ctx = runner.ctx
+  total = sum(np.prod(ctx.schedule(run)) for run in runs)
+  progress = tqdm.tqdm(total=int(total), desc=f'{len(runs)} classifier runs', unit='step',
+                       disable=not ctx.config.get('progress', True), smoothing=0.05)
+  done = {}
+  for run in runs:
+    record = wd.read_json(os.path.join(ctx.workdir, 'runs', f'{run.name}.json'))
+    if record is not None:
+      done[run] = record
+      progress.update(int(np.prod(ctx.schedule(run))))
+  for _, group in itertools.groupby(runs, key=lambda r: (r.arm, r.size, r.seed)):   # its folds
+    todo = [run for run in group if run not in done]
+    if ctx.config.train.get('vmap_folds', False) and len(todo) > 1:
+      records = runner.run_folds(todo, progress)
+    else:
+      records = [runner.run(run, progress) for run in todo]
+    done.update(zip(todo, records))
+  progress.close()
+  return [done[run] for run in runs]
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  """Runs the experiment the config describes in workdir and returns the results.json content."""
+  # Everything that can be refused (data, folds, mesh, config) is checked before the first write.
+  ctx = context.build(config, workdir)
+  runner = Runner(ctx)
+  runs = plan.plan(config)
+  wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
+  write_data(ctx)
+  records = train_runs(runner, runs)
+  with ctx.stopwatch('summary'):
+    results = summary.summarize(records, ctx.ds.classes, config)
+    results['data'] = {'source': ctx.ds.source, 'n_images': len(ctx.ds),
+                       'class_counts': ctx.ds.class_counts()}
+    diversity = runner.sets.gan_diversity()
+    if diversity:
+      results['gan_diversity'] = diversity
+      results['collapsed_generators'] = sorted(f'{pool}/{c}' for pool, d in diversity.items()
+                                               for c, v in d.items() if v['collapsed'])
+    fidelity = summary.gan_fidelity(runner, records)
+    if fidelity:
+      results['gan_fidelity'] = fidelity
+    features.write_tsne_features(runner, results)   # every process: a sharded computation
+    wd.write_json(os.path.join(workdir, 'results.json'), results)
+  ctx.writer.close()
+  # Timing lives apart from results.json, which is a deterministic function of config and seeds.
+  wd.write_json(os.path.join(workdir, 'timing.json'), ctx.stopwatch.log())
+  return results

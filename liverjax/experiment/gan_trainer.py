@@ -1,0 +1,163 @@
+"""Training a setup's GANs on device-resident sets, with checkpoints, logs and NaN checks, and
+sampling the trained generators: what the GAN job and the experiment's GAN arms share.
+
+DCGAN trains one model per class, ACGAN one model for all classes (:func:`model_names`), each on
+a classic augmented set of ``gcfg.augmented_per_class`` paper variants per class. A NaN or inf
+loss stops training with :class:`~liverjax.base.errors.GANDivergedError`; the last good
+checkpoint stays.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from liverjax import augment
+from liverjax.base import checkpoints, errors, grid, padding, timing, workdir as wd
+from liverjax.base import mesh as mesh_lib
+from liverjax.evaluation import sample_checks
+from liverjax.steps import epochs, gan
+
+GRID_N = 32
+
+
+def model_names(kind: str, classes) -> list[tuple[str, list[int]]]:
+  """Returns (name, classes it generates) per GAN: one per class for DCGAN, one for ACGAN."""
+  if kind == 'dcgan':
+    return [(f'dcgan_{c}', [k]) for k, c in enumerate(classes)]
+  return [('acgan', list(range(len(classes))))]
+
+
+class GANTrainer:
+  """Trains GANs of one setup on device-resident sets, with checkpoints, logs and NaN checks."""
+
+  def __init__(self, setup: gan.GANSetup, gcfg, mesh, writer: wd.ScalarWriter,
+               scale_range=(0.85, 1.15), shift_cap_px: float = 4.0):
+    self.setup, self.gcfg, self.mesh, self.writer = setup, gcfg, mesh, writer
+    mesh_lib.check_batch_size(gcfg.batch_size, mesh)
+    step_fn = functools.partial(gan.train_step, setup=setup)
+    self.epoch_fn = jax.jit(functools.partial(
+        epochs.train_epoch, step_fn=step_fn, batch_size=gcfg.batch_size,
+        batch_sharding=mesh_lib.batch_sharded(mesh)), donate_argnums=0)
+    self.sample_fn = jax.jit(functools.partial(gan.sample, setup), static_argnames=('n',))
+    self.refresh_fn = jax.jit(functools.partial(gan.refresh_ema, setup))
+    self.augment_fn = jax.jit(functools.partial(
+        augment.classic_augment, scale_range=tuple(scale_range), shift_cap_px=shift_cap_px),
+                              static_argnums=4)
+
+  def training_set(self, key, images, labels, diameter_px, classes: list[int]) -> dict:
+    """Returns {'image', 'label'}: gcfg.augmented_per_class classic variants of each class.
+    A class's ROIs are padded to whole batches (padding.pad_rows), so classes and folds of
+    similar size share one compilation of the augmentation."""
+    real = {'image': images, 'label': labels, 'diameter_px': diameter_px}
+    parts_x, parts_y = [], []
+    for c in classes:
+      idx = np.flatnonzero(np.asarray(labels) == c)
+      if idx.size == 0:
+        raise errors.DataError(f'GAN training set: no images of class {c}')
+      rois, n = padding.pad_rows(real, idx, self.gcfg.batch_size)
+      x, y = self.augment_fn(jax.random.fold_in(key, c), rois['image'], rois['label'],
+                             rois['diameter_px'], int(self.gcfg.augmented_per_class),
+                             n=np.int32(n))
+      parts_x.append(x)
+      parts_y.append(y)
+    return {'image': jnp.concatenate(parts_x), 'label': jnp.concatenate(parts_y)}
+
+  def schedule(self, n: int) -> tuple[int, int]:
+    """Returns (epochs, steps per epoch) for a training set of n images (max_steps caps it)."""
+    g = self.gcfg
+    return epochs.schedule(n, g.batch_size, g.epochs, g.max_steps)
+
+  def fit(self, name: str, train_set: dict, key: jax.Array, ckpt_dir: str, progress,
+          grid_labels: list[int]) -> gan.GANState:
+    """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""
+    k_init, k_train, k_fixed = jax.random.split(key, 3)
+    k_stats = jax.random.fold_in(k_fixed, 1)   # the EMA generator's standing statistics
+    state = jax.device_put(gan.init_state(self.setup, k_init), mesh_lib.replicated(self.mesh))
+    # a spare checkpoint, should the latest be lost
+    mngr = checkpoints.checkpoint_manager(ckpt_dir, max_to_keep=2)
+    start, state = checkpoints.restore_latest(mngr, state)
+    start = start or 0
+    n_epochs, steps = self.schedule(int(train_set['label'].shape[0]))
+    progress.update(start * steps)
+    try:
+      for epoch in range(start, n_epochs):
+        state, metrics = self.epoch_fn(state, train_set, k_train)
+        metrics = jax.device_get(metrics)
+        done = epoch + 1
+        if not all(np.isfinite(v) for v in metrics.values()):
+          mngr.wait_until_finished()   # the last save may still be being written
+          raise errors.GANDivergedError(
+              f'{name}: loss became NaN/inf in epoch {done} ({metrics}); the last good '
+              f'checkpoint (epoch {mngr.latest_step()}) is kept in {ckpt_dir}')
+        step = int(state.step)
+        self.writer.scalars(step, metrics, prefix=f'{name}/')
+        progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
+        if done % self.gcfg.checkpoint_every == 0 or done == n_epochs:
+          if state.g_ema is not None:
+            state = self.refresh_fn(state, k_stats)
+          checkpoints.save_state(mngr, done, state, wait=False)   # written while training goes on
+          self.writer.image(step, self.fixed_grid(state, k_fixed, grid_labels), f'{name}/samples')
+        progress.update(steps)
+    finally:
+      mngr.close()   # waits for the last save to be on disk, also when training raised
+    return state
+
+  def fixed_grid(self, state: gan.GANState, key: jax.Array, labels: list[int]) -> np.ndarray:
+    """Returns a uint8 grid of GRID_N samples per label from fixed noise."""
+    g = gan.sampling_generator(state)
+    images = [self.sample_fn(g, key, n=GRID_N, label=c) for c in labels]
+    return grid.make_grid(np.concatenate(jax.device_get(images)), ncol=16)
+
+
+def train_and_sample(trainer: GANTrainer, real: dict, classes, key: jax.Array, ckpt_root: str,
+                     progress, n_per_class: int, grid_dir: str | None = None,
+                     prefix: str = '', stopwatch: timing.Stopwatch | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+  """Trains the GAN(s) of trainer.setup on the real arrays {'image', 'label', 'diameter_px'} and
+  returns (images (n_per_class * K, 64, 64, 1) in [0, 1], labels, diversity per class) generated
+  by them; a collapsed generator (:func:`~liverjax.evaluation.sample_checks.diversity_check`)
+  is logged as a warning.
+
+  Resumes from checkpoints under ckpt_root/<model>/; writes fixed-noise grids <class>.png and
+  real_<class>.png to grid_dir if given. Everything is a function of (real, key, config).
+  """
+  sw = stopwatch or timing.Stopwatch()
+  out_images, out_labels, diagnostics = [], [], {}
+  for i, (name, cls) in enumerate(model_names(trainer.setup.kind, classes)):
+    k_set, k_fit, k_sample = jax.random.split(jax.random.fold_in(key, i), 3)
+    with sw('GAN training'):
+      train_set = trainer.training_set(k_set, real['image'], real['label'], real['diameter_px'],
+                                       cls)
+      state = trainer.fit(prefix + name, train_set, k_fit,
+                          os.path.join(ckpt_root, name, 'checkpoints'), progress, cls)
+    g = gan.sampling_generator(state)
+    for c in cls:
+      real_c = np.asarray(real['image'])[np.asarray(real['label']) == c]
+      with sw('generation'):
+        images = np.asarray(trainer.sample_fn(g, jax.random.fold_in(k_sample, c),
+                                              n=int(n_per_class), label=c))
+      if grid_dir is not None:
+        fixed = trainer.sample_fn(g, jax.random.split(k_fit, 3)[2], n=GRID_N, label=c)
+        grid.save_grid(os.path.join(grid_dir, f'{classes[c]}.png'), np.asarray(fixed), ncol=8,
+                       scale=2)
+        grid.save_grid(os.path.join(grid_dir, f'real_{classes[c]}.png'), real_c[:GRID_N], ncol=8,
+                       scale=2)
+      d = sample_checks.diversity_check(images, real_c, trainer.gcfg.collapse_ratio)
+      d['grid'] = sample_checks.grid_check(images, real_c)
+      diagnostics[classes[c]] = d
+      if d['collapsed']:
+        logging.warning('%s%s: generator looks collapsed for class %s: sample diversity %.4f is '
+                        '%.1f%% of the real images\' %.4f (threshold %.0f%%); its images are '
+                        'flagged in the report', prefix, name, classes[c], d['generated'],
+                        100 * d['ratio'], d['real'], 100 * d['threshold'])
+      out_images.append(images)
+      out_labels.append(np.full(len(images), c, np.int32))
+  return np.concatenate(out_images), np.concatenate(out_labels), diagnostics
+
+

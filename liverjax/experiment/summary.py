@@ -1,0 +1,92 @@
+"""The experiment's summary (results.json): arms with intervals, paired tests, and the class
+fidelity of each GAN arm's synthetic pool ("GAN-test")."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from liverjax.evaluation import classification
+from liverjax.experiment import plan
+from liverjax.experiment.arms import ARMS, GAN_ARMS
+from liverjax.experiment.runner import Runner
+
+
+def summarize(records: list[dict], classes, config) -> dict:
+  """Returns the results.json content: one summary per arm (sized arms: best size + sweep) and
+  paired accuracy tests of each arm against the arms before it (none, classic)."""
+  arms = {}
+  for arm in config.arms:
+    mine = [r for r in records if r['arm'] == arm]
+    sizes = sorted({r['size'] for r in mine})
+    sweep = {str(s): classification.summarize([r for r in mine if r['size'] == s], classes)
+             for s in sizes}
+    best = max(sizes, key=lambda s: sweep[str(s)]['accuracy']['mean'])
+    arms[arm] = dict(sweep[str(best)], size=best)
+    if arm != 'none':
+      arms[arm]['selection'] = ('size with the best mean test accuracy over the sweep '
+                                '(as in the paper; optimistic)')
+      arms[arm]['sweep'] = {s: {m: {'mean': v[m]['mean'], 'ci95': v[m]['ci95']}
+                                for m in classification.SCALAR_METRICS} for s, v in sweep.items()}
+  paired, order = {}, list(ARMS)
+  for arm in config.arms:
+    for ref in ('none', 'classic'):
+      if arm != ref and ref in arms and order.index(arm) > order.index(ref):
+        pick = lambda a: {(r['seed'], r['fold']): r['accuracy'] for r in records
+                          if r['arm'] == a and r['size'] == arms[a]['size']}
+        a_runs, r_runs = pick(arm), pick(ref)
+        keys = sorted(set(a_runs) & set(r_runs))
+        paired[f'{arm}_vs_{ref}'] = classification.paired_test([a_runs[k] for k in keys],
+                                                               [r_runs[k] for k in keys])
+  return {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
+
+
+def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
+  """Returns {kind: ...}: how many of each GAN arm's synthetic images a classifier trained on real
+  images only assigns to their intended class ("GAN-test", Shmelkov et al. 2018, ECCV: "How good
+  is my GAN?"), beside the same classifier's sensitivity on the real test ROIs.
+
+  The classifier of fold k is the classic run that the GAN arm's training sets are built on (size
+  config.synthetic.classic_size, the first seed, fold k): trained without synthetic images. Its
+  input is the fold's whole synthetic pool (max(synthetic.per_class) images per class). A class
+  whose synthetic share is far below its real-test sensitivity has synthetic images that lack
+  what the classifier recognises that class by (wrong-class or unrealistic lesions). A share near
+  or above it does not prove realism: images can be recognisable yet too alike (see the
+  diversity check). Empty without the classic arm at that size.
+  """
+  ctx = runner.ctx
+  cfg = ctx.config
+  size, seed = int(cfg.synthetic.classic_size), int(cfg.seeds[0])
+  if 'classic' not in cfg.arms or size not in [int(s) for s in cfg.classic.sizes]:
+    return {}
+  classes, k = list(ctx.ds.classes), ctx.num_classes
+  real_cm = {r['fold']: np.asarray(r['confusion']) for r in records
+             if (r['arm'], r['size'], r['seed']) == ('classic', size, seed)}
+  kinds = [a for a in cfg.arms if a in GAN_ARMS]
+  per_kind = {kind: [] for kind in kinds}
+  for fold in range(cfg.folds):   # each classifier restored once, for every GAN arm
+    if fold not in real_cm:
+      continue
+    name = plan.run_name('classic', size, seed, fold)
+    epoch, state = runner.load_classifier(name)
+    if epoch is None:
+      continue
+    real_test = classification.metrics_from_confusion(real_cm[fold])['sensitivity']
+    for kind in kinds:
+      images, labels = runner.sets.pool(kind, fold)
+      preds = np.asarray(jnp.argmax(ctx.programs.predict(state, images), -1))
+      cm = classification.confusion_matrix(np.asarray(labels), preds, k)
+      per_kind[kind].append({'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
+                             'synthetic': classification.metrics_from_confusion(cm)['sensitivity'],
+                             'real_test': real_test})
+  out = {}
+  for kind, folds in per_kind.items():
+    if not folds:
+      continue
+    mean = lambda key, c: float(np.nanmean([f[key][c] for f in folds]))
+    out[kind] = {
+        'per_class': {name: {'synthetic': mean('synthetic', c), 'real_test': mean('real_test', c)}
+                      for c, name in enumerate(classes)},
+        'synthetic_confusion': np.sum([f['synthetic_confusion'] for f in folds], 0).tolist(),
+        'folds': folds}
+  return out

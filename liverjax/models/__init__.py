@@ -1,0 +1,1 @@
+"""Flax modules of the paper (classifier, DCGAN, ACGAN) and the layers they are built from."""

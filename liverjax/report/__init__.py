@@ -1,0 +1,55 @@
+"""The experiment's report: report.md and report.html in the workdir, with PNG figures.
+
+Sections: data and config; the arms table (accuracy, sensitivity and specificity, macro and micro,
+95% intervals); paired tests between arms; the sweep curves (accuracy vs classic-set size,
+accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
+per class (fold 0, fixed noise); GAN diversity and class fidelity; a t-SNE of the classifier's
+penultimate features for real test ROIs and synthetic images (as the paper's figure).
+
+Everything is read from the workdir's files (config.json, data.json, results.json,
+features/tsne.npz, the figures the experiment wrote), so a finished run's report is rebuilt
+without training: ``python -m liverjax.report --workdir=W``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from liverjax.base import errors, workdir as wd
+from liverjax.report import figures, html, markdown
+
+
+def _read(workdir: str, name: str) -> dict:
+  value = wd.read_json(os.path.join(workdir, name))
+  if value is None:
+    raise errors.WorkdirError(f'{workdir}: no {name} (is it a finished classifier experiment?)')
+  return value
+
+
+def build_markdown(workdir: str) -> str:
+  """Returns the report of a finished experiment as Markdown (and writes its figures)."""
+  config, data, results = (_read(workdir, n) for n in ('config.json', 'data.json',
+                                                       'results.json'))
+  fig_dir = os.path.join(workdir, 'figures')
+  if wd.is_writer():
+    os.makedirs(fig_dir, exist_ok=True)
+  lines = markdown.header(config, data) + markdown.arms(results)
+  sweeps = figures.plot_sweeps(results, fig_dir)
+  if sweeps:
+    lines += ['## Sweeps', ''] + [f'![{os.path.basename(p)}]({p})' for p in sweeps] + ['']
+  lines += markdown.confusion(results) + markdown.samples(config, results['classes'])
+  lines += markdown.diversity(results) + markdown.fidelity(config, results)
+  tsne = figures.plot_tsne(workdir, results['classes'])
+  if tsne is not None:
+    lines += markdown.figure('t-SNE of classifier features', *tsne)
+  return '\n'.join(lines) + '\n'
+
+
+def write(workdir: str) -> str:
+  """Writes report.md and report.html into the workdir (process 0); returns the Markdown path."""
+  path = os.path.join(workdir, 'report.md')
+  if not wd.is_writer():
+    return path
+  md = build_markdown(workdir)
+  wd.write_text(os.path.join(workdir, 'report.html'), html.to_html(md))
+  return wd.write_text(path, md)

@@ -1,0 +1,89 @@
+"""The report's figures, drawn from the workdir's files: accuracy against set size for each
+sweep, and a t-SNE of classifier features (``features/tsne.npz``)."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import numpy as np
+
+from liverjax.base import workdir as wd
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+
+
+def _savefig(fig, path: str) -> None:
+  """Writes a matplotlib figure as PNG atomically (process 0 only) and closes it."""
+  if wd.is_writer():
+    tmp = f'{path}.tmp{os.getpid()}.png'
+    fig.savefig(tmp)
+    os.replace(tmp, path)
+  plt.close(fig)
+
+
+def plot_sweeps(results: dict, fig_dir: str) -> list[str]:
+  """Writes the sweep curves as PNG; returns their paths relative to the workdir."""
+  out = []
+  arms = results['arms']
+  panels = [('classic', 'classic augmented set size (images per fold)', 'sweep_classic.png')]
+  panels += [(a, f'{a.upper()} images added per class', f'sweep_{a}.png')
+             for a in ('dcgan', 'acgan') if a in arms]
+  for arm, xlabel, name in panels:
+    if arm not in arms or 'sweep' not in arms[arm]:
+      continue
+    sweep = arms[arm]['sweep']
+    sizes = sorted(int(s) for s in sweep)
+    mean = [100 * sweep[str(s)]['accuracy']['mean'] for s in sizes]
+    lo = [100 * sweep[str(s)]['accuracy']['ci95'][0] for s in sizes]
+    hi = [100 * sweep[str(s)]['accuracy']['ci95'][1] for s in sizes]
+    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=100)
+    ax.errorbar(sizes, mean, yerr=[np.subtract(mean, lo), np.subtract(hi, mean)], fmt='o-',
+                capsize=3, label=arm)
+    if len(sizes) > 2 and sizes[-1] > 10 * max(sizes[0], 1):
+      ax.set_xscale('log')
+    for ref, style in (('none', ':'), ('classic', '--')):
+      if ref in arms and ref != arm:
+        ax.axhline(100 * arms[ref]['accuracy']['mean'], ls=style, color='grey',
+                   label=f'{ref} ({100 * arms[ref]["accuracy"]["mean"]:.1f}%)')
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel('accuracy (%), mean and 95% CI')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _savefig(fig, os.path.join(fig_dir, name))
+    out.append(os.path.join('figures', name))
+  return out
+
+
+def plot_tsne(workdir: str, classes: list[str]) -> tuple[str, str] | None:
+  """Writes figures/tsne.png from features/tsne.npz (None if absent); returns (path relative to
+  the workdir, caption). scikit-learn's exact t-SNE with a fixed seed: the same figure each time
+  on one machine."""
+  from sklearn.manifold import TSNE
+  path = os.path.join(workdir, 'features', 'tsne.npz')
+  if not os.path.exists(path):
+    return None
+  with np.load(path) as z:
+    feats, labels, source, name = z['features'], z['labels'], z['source'], str(z['classifier'])
+  perplexity = min(30.0, (len(feats) - 1) / 3)
+  y = TSNE(n_components=2, perplexity=perplexity, method='exact', init='pca',
+           random_state=0).fit_transform(np.asarray(feats, np.float64))
+  fig, ax = plt.subplots(figsize=(5.5, 4.5), dpi=100)
+  kinds = ['real'] + sorted(set(source.tolist()) - {'real'})
+  markers = dict(zip(kinds, 'ox+^v'))
+  for c, cname in enumerate(classes):
+    for kind in kinds:
+      m = (labels == c) & (source == kind)
+      if m.any():
+        ax.scatter(y[m, 0], y[m, 1], s=14, marker=markers[kind], color=f'C{c}',
+                   label=f'{cname} ({kind})')
+  ax.legend(fontsize=7)
+  ax.set_xticks([])
+  ax.set_yticks([])
+  fig.tight_layout()
+  _savefig(fig, os.path.join(workdir, 'figures', 'tsne.png'))
+  caption = (f't-SNE of the penultimate-layer features of the `{name}` classifier: the real test '
+             f'ROIs of fold 0 (o) and up to 60 synthetic images per class of each GAN arm '
+             f'({", ".join(f"{k}: {markers[k]}" for k in kinds[1:]) or "none"}).')
+  return os.path.join('figures', 'tsne.png'), caption

@@ -1,0 +1,122 @@
+"""The experiment's report as Markdown, section by section, from the workdir's files (no live
+object): config.json, data.json, results.json and the figures beside them."""
+
+from __future__ import annotations
+
+METRICS = (('accuracy', 'accuracy'), ('sensitivity_macro', 'sens. macro'),
+           ('specificity_macro', 'spec. macro'), ('sensitivity_micro', 'sens. micro'),
+           ('specificity_micro', 'spec. micro'))
+
+
+def _pct(m: dict) -> str:
+  return f'{100 * m["mean"]:.1f} [{100 * m["ci95"][0]:.1f}, {100 * m["ci95"][1]:.1f}]'
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+  return (['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)] +
+          ['| ' + ' | '.join(r) + ' |' for r in rows] + [''])
+
+
+def header(config: dict, data: dict) -> list[str]:
+  """Returns the title and the paragraphs on data, protocol and how to read the numbers."""
+  folds, seeds = config['folds'], list(config['seeds'])
+  return ['# liverjax report', '',
+          f'Data: `{data["source"]}`, {data["n_images"]} ROIs, classes '
+          f'{", ".join(data["classes"])} with counts {data["class_counts"]}, {data["n_groups"]} '
+          f'groups (patients/lesions). {folds}-fold cross-validation grouped by patient, seeds '
+          f'{seeds}: {len(seeds) * folds} runs per arm and size. Config: `config.json` in this '
+          'folder.', '',
+          'Numbers are percentages: mean over (fold, seed) runs and a Student-t 95% interval. '
+          'The paper\'s headline *specificity* (88.4% classic, 92.4% DCGAN) is the **macro** '
+          'average; its headline *sensitivity* equals accuracy, i.e. the **micro** average. '
+          'Arm sizes were picked by best mean test accuracy over each sweep, as in the paper '
+          '(optimistic).', '']
+
+
+def arms(results: dict) -> list[str]:
+  """Returns the arms table and the paired comparisons."""
+  rows = [[arm, str(r.get('size', 0))] + [_pct(r[m]) for m, _ in METRICS] +
+          [str(r['accuracy']['n'])] for arm, r in results['arms'].items()]
+  lines = ['## Arms', ''] + _table(['arm', 'size'] + [label for _, label in METRICS] + ['runs'],
+                                   rows)
+  if results.get('paired_accuracy'):
+    lines += ['## Paired comparisons (accuracy, same folds and seeds)', '']
+    rows = [[k.replace('_vs_', ' vs '), f'{100 * p["mean_diff"]:+.1f} '
+             f'[{100 * p["ci95"][0]:+.1f}, {100 * p["ci95"][1]:+.1f}]', f'{p["p_ttest"]:.3g}',
+             f'{p["p_permutation"]:.3g}', str(p['n'])]
+            for k, p in results['paired_accuracy'].items()]
+    lines += _table(['comparison', 'difference (points)', 'p (paired t)', 'p (sign-flip)',
+                     'pairs'], rows)
+    lines += ['Folds share training images, so runs are not independent: read the p-values as '
+              'approximate (optimistic).', '']
+  return lines
+
+
+def confusion(results: dict) -> list[str]:
+  """Returns each arm's confusion matrix (summed over folds and seeds)."""
+  classes = results['classes']
+  lines = ['## Confusion matrices (summed over folds and seeds; rows = true class)', '']
+  for arm, r in results['arms'].items():
+    lines += [f'**{arm}** (size {r.get("size", 0)})', '']
+    lines += _table(['true \\ predicted'] + list(classes),
+                    [[classes[i]] + [str(v) for v in row] for i, row in enumerate(r['confusion'])])
+  return lines
+
+
+def samples(config: dict, classes: list[str]) -> list[str]:
+  """Returns the table of real and synthetic sample grids per class (fold 0), if GAN arms ran."""
+  kinds = [k for k in ('dcgan', 'acgan') if k in config['arms']]
+  if not kinds:
+    return []
+  rows = [[cname, f'![real](figures/{kinds[0]}_fold0/real_{cname}.png)'] +
+          [f'![{k}](figures/{k}_fold0/{cname}.png)' for k in kinds] for cname in classes]
+  return (['## Samples (fold 0, fixed noise)', ''] +
+          _table(['class', 'real (training ROIs)'] + [k.upper() for k in kinds], rows))
+
+
+def diversity(results: dict) -> list[str]:
+  """Returns the GAN diversity and grid table, with a warning for collapsed generators."""
+  if not results.get('gan_diversity'):
+    return []
+  lines = ['## GAN sample diversity', '',
+           'Mean RMS difference between generated images of a class, as a percentage of that '
+           'between its real training ROIs; below the threshold a generator counts as '
+           'collapsed (near-identical images) or partly collapsed (a few images repeated), '
+           'and its arm should not be trusted. Grid: spectral power at 2- and 4-pixel periods '
+           '(checkerboard / fine-grid artifacts of strided convolutions) as a multiple of the '
+           'real ROIs\' (1x = as clean as the real images; a diagnostic, not a flag).', '']
+  collapsed = results.get('collapsed_generators') or []
+  if collapsed:
+    lines += [f'**Warning: collapsed generator(s): {", ".join(collapsed)}.** Their synthetic '
+              'images were used by the arm above; its numbers measure those images, not a '
+              'working GAN.', '']
+  rows = [[pool, c, f'{100 * v["ratio"]:.0f}%', f'{100 * v["threshold"]:.0f}%',
+           'COLLAPSED' if v['collapsed'] else 'ok', f'{v["grid"]["ratio"]:.1f}x']
+          for pool, d in results['gan_diversity'].items() for c, v in d.items()]
+  return lines + _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status',
+                         'grid vs real'], rows)
+
+
+def fidelity(config: dict, results: dict) -> list[str]:
+  """Returns the GAN class-fidelity ("GAN-test") table."""
+  if not results.get('gan_fidelity'):
+    return []
+  lines = ['## GAN class fidelity ("GAN-test")', '',
+           'Share of each class\'s synthetic images that a classifier trained on real images '
+           'only assigns to that class, beside that classifier\'s sensitivity on the real test '
+           'ROIs (mean over folds). The classifier of each fold is the classic run the GAN arm '
+           f'builds on (classic set of {config["synthetic"]["classic_size"]}, seed '
+           f'{config["seeds"][0]}). Far below the real figure: the synthetic images lack what '
+           'the classifier recognises the class by. Near or above it: recognisable, which alone '
+           'does not make them realistic or varied (see the diversity table above). Where the '
+           'real figure itself is low, the classifier cannot tell that class and its row says '
+           'little. After Shmelkov et al. 2018, "How good is my GAN?".', '']
+  rows = [[kind, c, f'{100 * v["synthetic"]:.0f}%', f'{100 * v["real_test"]:.0f}%']
+          for kind, f in results['gan_fidelity'].items() for c, v in f['per_class'].items()]
+  return lines + _table(['GAN', 'class', 'synthetic images assigned to it',
+                         'real test sensitivity'], rows)
+
+
+def figure(title: str, path: str, caption: str = '') -> list[str]:
+  """Returns a section with one figure (and its caption)."""
+  return [f'## {title}', '', f'![{title}]({path})', ''] + ([caption, ''] if caption else [])

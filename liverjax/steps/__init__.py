@@ -1,0 +1,1 @@
+"""Pure, jitted training steps and epochs: the classifier's and the GANs'."""
