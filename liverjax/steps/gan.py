@@ -169,13 +169,18 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
   g = state.g.replace(step=state.g.step + 1, params=optax.apply_updates(state.g.params, g_updates),
                       model_state=new_g_state, opt_state=g_opt)
   metrics = {'d_loss': d_loss, 'g_loss': g_loss, **aux}
+  return GANState(step=state.step + 1, g=g, d=d, g_ema=_updated_ema(setup, state, g)), metrics
+
+
+def _updated_ema(setup: GANSetup, state: GANState, g: train.TrainState):
+  """Returns state.g_ema moved towards the updated generator g (None without an EMA)."""
   g_ema = state.g_ema
-  if g_ema is not None:
-    t = state.step.astype(jnp.float32)
-    decay = jnp.minimum(setup.ema_decay, (1.0 + t) / (10.0 + t))
-    g_ema = g_ema.replace(step=g_ema.step + 1, params=jax.tree.map(
-        lambda e, p: decay * e + (1.0 - decay) * p, g_ema.params, g.params))
-  return GANState(step=state.step + 1, g=g, d=d, g_ema=g_ema), metrics
+  if g_ema is None:
+    return None
+  t = state.step.astype(jnp.float32)
+  decay = jnp.minimum(setup.ema_decay, (1.0 + t) / (10.0 + t))
+  return g_ema.replace(step=g_ema.step + 1, params=jax.tree.map(
+      lambda e, p: decay * e + (1.0 - decay) * p, g_ema.params, g.params))
 
 
 def standing_stats(setup: GANSetup, g: train.TrainState, key: jax.Array,
