@@ -10,7 +10,7 @@ the kernel and the input (the input gradient is what the G update back-propagate
 JAX under ``lax.scan`` of --n steps (as training runs), PyTorch eager the same number of steps,
 the variants interleaved (A B C A B C ...), median of --reps. Variants:
 
-- patches: liverjax.layers as the models use them (patch matrix + one matmul; sub-pixel forms for
+- patches: liverjax.models.layers as the models use them (patch matrix + one matmul; sub-pixel forms for
   the transposed convolutions);
 - xla: XLA's own convolution (``impl='xla'``; on a CPU seconds per layer in scan, so opt-in);
 - s2d: strided convolutions only, an alternative form not used by liverjax: space-to-depth of the

@@ -19,7 +19,7 @@ jax_scan_ms is the same JAX step timed that way too (--scan_steps steps as one e
 3), and speedup_in_scan_vs_torch = torch ms / jax_scan_ms. Each JAX call pays a fixed cost that
 the loop pays once per epoch: XLA allocates the step's temp buffer (jax_temp_mb) afresh at every
 call and the kernel faults its pages in (jax_minor_faults_per_step, torch_minor_faults_per_step:
-median minor page faults of one step; README, Benchmarks). GLIBC_TUNABLES and XLA_FLAGS are
+median minor page faults of one step; benchmarks/README.md). GLIBC_TUNABLES and XLA_FLAGS are
 recorded in the JSON.
 
 Each step also runs as <name>_bf16: liverjax with matmul_dtype='bfloat16' (the convolutions'
@@ -29,7 +29,7 @@ speedup_vs_torch_bf16), all three interleaved. The bfloat16 matmul peak (bf16_ge
 bfloat16 operands) is measured too, and those steps' % of it (jax_pct_of_bf16_peak,
 torch_bf16_pct_of_bf16_peak); jax_pct_of_peak stays relative to the float32 sgemm peak.
 And as <name>_xla: liverjax with conv_impl='xla' (XLA's own convolutions, cuDNN on a GPU, instead
-of the patch-matrix layers; liverjax.layers) against the same float32 PyTorch step; on the CPU
+of the patch-matrix layers; liverjax.models.layers) against the same float32 PyTorch step; on the CPU
 only when --only names them (the classifier's takes ~11 s per step in scan there).
 
 --device=cuda runs the PyTorch steps on the GPU (synchronized before each timer reads) and needs

@@ -22,15 +22,15 @@ class Classifier(nn.Module):
   Returns logits (N, num_classes); with ``return_features=True`` also the penultimate (dense)
   activations, for t-SNE and feature-space metrics. Filter counts, kernel size and the dense width
   are not in the paper's text (its Fig. 2), so they are config; the defaults are 32/64/128, 3x3, 500.
-  Convolutions are :class:`liverjax.layers.Conv` (same parameters and function as ``nn.Conv``),
-  pooling :func:`liverjax.layers.max_pool_2x2` (same function as ``nn.max_pool``).
+  Convolutions are :class:`liverjax.models.layers.Conv` (same parameters and function as ``nn.Conv``),
+  pooling :func:`liverjax.models.layers.max_pool_2x2` (same function as ``nn.max_pool``).
 
   input_grad=False (what training uses) treats the images as data: no gradient w.r.t. them, and a
   faster first convolution for one-channel images. Keep the default True for gradients w.r.t. the
   images (saliency maps); the variables are the same.
 
   matmul_dtype (every module here): None, float32 as in the paper, or ``jnp.bfloat16``: the
-  convolutions' matmuls in mixed precision (:func:`liverjax.layers.matmul`). Variables, batch
+  convolutions' matmuls in mixed precision (:func:`liverjax.models.conv_ops.matmul`). Variables, batch
   norm, activations and dense layers stay float32, and so does the classifier's first layer
   (one-channel data: no matmul). :func:`liverjax.experiment.builders.matmul_dtype` maps
   ``config.*.matmul_dtype`` to it.
