@@ -432,6 +432,27 @@ def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps, torch_bf1
           'torch_ms_all': [round(1e3 * t, 1) for t in torch_times], **extra}
 
 
+BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
+
+
+def bf16_support(device: str) -> tuple[bool, str]:
+  """Returns (whether to time bfloat16, why): on a CPU only if it has bfloat16 instructions
+  (/proc/cpuinfo flags avx512_bf16 or amx_bf16); without them PyTorch's bfloat16 matmul runs at
+  about 1 GFLOP/s on a 2-core AVX2 CPU, and its 4096^3 peak alone would take hours."""
+  if device != 'cpu':
+    return True, f'{device}: bfloat16 timed'
+  try:
+    with open('/proc/cpuinfo') as f:
+      flags = set(next((ln.split(':', 1)[1].split() for ln in f if ln.startswith('flags')), []))
+  except OSError:
+    flags = set()
+  have = [x for x in BF16_CPU_FLAGS if x in flags]
+  if have:
+    return True, f'CPU flags {", ".join(have)}: bfloat16 timed'
+  return False, (f'skipped the bfloat16 peak and the *_bf16 steps: this CPU has none of the '
+                 f'bfloat16 flags {", ".join(BF16_CPU_FLAGS)} (pass --bf16=on to time them anyway)')
+
+
 def main():
   p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
   p.add_argument('--steps', type=int, default=10)
@@ -446,6 +467,9 @@ def main():
                  "then TF32 in both: JAX's default precision, set for PyTorch here)")
   p.add_argument('--cost_analysis', type=int, default=1,
                  help="0: skip XLA's cost analysis (one compile less per step)")
+  p.add_argument('--bf16', choices=('auto', 'on', 'off'), default='auto',
+                 help='time the bfloat16 peak and *_bf16 steps: auto = only on a GPU or a CPU '
+                 'with bfloat16 instructions')
   p.add_argument('--out', default=None,
                  help='default benchmarks/results.json (cpu), benchmarks/results_gpu.json (cuda)')
   args = p.parse_args()
@@ -465,13 +489,23 @@ def main():
     todo = {k: v for k, v in todo.items() if k in args.only.split(',')}
   elif args.device == 'cpu':   # XLA-CPU's own convolutions: seconds to minutes per step
     todo = {k: v for k, v in todo.items() if not k.endswith('_xla')}
+  use_bf16, why = bf16_support(args.device)
+  if args.bf16 != 'auto':
+    use_bf16, why = args.bf16 == 'on', f'--bf16={args.bf16}'
+  skipped = {}
+  if not use_bf16:
+    skipped = {k: why for k in todo if k.endswith('_bf16')}
+    skipped['bf16_gemm'] = why
+    todo = {k: v for k, v in todo.items() if not k.endswith('_bf16')}
+  print(why, flush=True)
   n = 4096 if args.device == 'cpu' else 8192
   peak = sgemm_peak(n, device=args.device)
-  peak_bf16 = sgemm_peak(n, bf16=True, device=args.device)
+  peak_bf16 = sgemm_peak(n, bf16=True, device=args.device) if use_bf16 else None
   print(f'sgemm peak {peak["peak_gflops"]:.0f} GFLOP/s (torch {peak["torch_gflops"]:.0f}, jax '
-        f'{peak["jax_gflops"]:.0f}); bfloat16 {peak_bf16["peak_gflops"]:.0f} (torch '
-        f'{peak_bf16["torch_gflops"]:.0f}, jax {peak_bf16["jax_gflops"]:.0f}); threads '
-        f'{args.threads}; jax {jax.__version__}, torch {torch.__version__}', flush=True)
+        f'{peak["jax_gflops"]:.0f}); '
+        + (f'bfloat16 {peak_bf16["peak_gflops"]:.0f} (torch {peak_bf16["torch_gflops"]:.0f}, '
+           f'jax {peak_bf16["jax_gflops"]:.0f}); ' if peak_bf16 else 'bfloat16 not timed; ')
+        + f'threads {args.threads}; jax {jax.__version__}, torch {torch.__version__}', flush=True)
   results = {}
 
   def write():   # after every step, so that a run cut short keeps what it measured
@@ -485,7 +519,7 @@ def main():
            'xla_flags': os.environ.get('XLA_FLAGS', ''),
            'glibc_tunables': os.environ.get('GLIBC_TUNABLES', ''), 'batch': BATCH,
            'steps': args.steps, 'warmup': args.warmup, 'sgemm': peak, 'bf16_gemm': peak_bf16,
-           'results': results,
+           'results': results, 'skipped': skipped,
            'date': time.strftime('%Y-%m-%d %H:%M:%S')}
     tmp = args.out + '.tmp'
     with open(tmp, 'w') as f:
@@ -516,6 +550,8 @@ def main():
              if 'torch_bf16_ms' in r else ''),
           flush=True)
     write()
+  for name, reason in skipped.items():
+    print(f'{name}: {reason}')
   print(f'-> {args.out}')
 
 

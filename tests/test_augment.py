@@ -41,11 +41,25 @@ def test_integer_shift_moves_content(images):
   np.testing.assert_allclose(out[3:, :-2], x[:-3, 2:], atol=1e-6)
 
 
-def test_range_stays_in_unit_interval(images):
+def test_random_variant_transforms_each_image_its_own_way(images):
+  """Every image gets its own random rotation/flip/shift/zoom: the output is not the input, eight
+  copies of one ROI come out eight different ways, and the content stays (a rigid map with a mild
+  zoom and reflected borders keeps the image's mean and its histogram's spread)."""
   key = jax.random.key(0)
-  out = augment.random_variant(key, images, jnp.full((images.shape[0],), 40.0))
+  diam = jnp.full((images.shape[0],), 40.0)
+  out = augment.random_variant(key, images, diam)
   assert out.shape == images.shape
   assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+  moved = np.abs(np.asarray(out - images)).mean((1, 2, 3))
+  assert (moved > 1e-3).all(), moved
+  np.testing.assert_allclose(np.asarray(out).mean((1, 2, 3)), np.asarray(images).mean((1, 2, 3)),
+                             atol=0.03)
+  copies = jnp.repeat(images[3:4], 8, 0)
+  variants = np.asarray(augment.random_variant(key, copies, jnp.full((8,), 40.0)))
+  pairwise = np.abs(variants[:, None] - variants[None]).mean((2, 3, 4))
+  assert (pairwise[np.triu_indices(8, 1)] > 1e-3).all()
+  np.testing.assert_array_equal(out, augment.random_variant(key, images, diam))   # seeded
+  assert not np.array_equal(out, augment.random_variant(jax.random.key(1), images, diam))
 
 
 def test_max_shift():

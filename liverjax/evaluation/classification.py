@@ -6,14 +6,17 @@ Per class c (one vs rest): sensitivity = TP / (TP + FN), specificity = TN / (TN 
 - micro averages: pool TP, FN, TN, FP over classes first. Micro sensitivity equals total accuracy
   (the paper's headline "sensitivity"); micro specificity is (K - 2 + accuracy) / (K - 1) for K
   classes, so it carries no information beyond accuracy.
-Summaries give the mean over the runs (folds x seeds) and a 95% Student-t interval. Runs share
-training images across folds, so the interval is approximate (optimistic); it is what the paper's
-protocol allows.
+Summaries (:data:`INTERVAL`): the seeds of a fold share its test ROIs, so they are averaged within
+each fold first; the mean is over folds, and its 95% interval a Student-t interval over folds on
+the logit scale, mapped back, so that it stays inside [0, 1]. Paired comparisons pair folds the
+same way. Folds share training images, so intervals and p-values are approximate (optimistic);
+they are what the paper's protocol allows.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.special
 import scipy.stats
 
 
@@ -46,6 +49,10 @@ def metrics_from_confusion(cm: np.ndarray) -> dict:
   }
 
 
+INTERVAL = ('seeds averaged within each fold; mean over folds; 95% Student-t interval over folds '
+            'on the logit scale')
+
+
 def mean_ci95(values) -> dict:
   """Returns {'mean', 'ci95': [lo, hi], 'n'} with a Student-t 95% interval (nan-free values)."""
   v = np.asarray(values, np.float64)
@@ -56,6 +63,21 @@ def mean_ci95(values) -> dict:
   return {'mean': mean, 'ci95': [mean - half, mean + half], 'n': len(v)}
 
 
+def proportion_ci95(values, n_cases: int) -> dict:
+  """Returns {'mean', 'ci95': [lo, hi], 'n'} of proportions (one per fold): their mean, and a
+  Student-t 95% interval of their logits mapped back to [0, 1]. Proportions of 0 or 1 enter the
+  logit as 0.5 / n_cases or 1 - 0.5 / n_cases (n_cases: the smallest number of cases behind one)."""
+  v = np.asarray(values, np.float64)
+  mean = float(v.mean())
+  if len(v) < 2 or np.all(v == v[0]):
+    return {'mean': mean, 'ci95': [mean, mean], 'n': len(v)}
+  eps = 0.5 / max(int(n_cases), 1)
+  logits = scipy.special.logit(np.clip(v, eps, 1.0 - eps))
+  half = scipy.stats.t.ppf(0.975, len(v) - 1) * logits.std(ddof=1) / np.sqrt(len(v))
+  lo, hi = scipy.special.expit(logits.mean() + np.array([-half, half]))
+  return {'mean': mean, 'ci95': [float(lo), float(hi)], 'n': len(v)}
+
+
 SCALAR_METRICS = ('accuracy', 'sensitivity_macro', 'specificity_macro', 'sensitivity_micro',
                   'specificity_micro')
 
@@ -63,18 +85,21 @@ SCALAR_METRICS = ('accuracy', 'sensitivity_macro', 'specificity_macro', 'sensiti
 def summarize(runs: list[dict], classes) -> dict:
   """Returns one arm's summary from its runs (each with 'fold', 'seed', 'confusion').
 
-  Each scalar metric gets mean and ci95 over all runs, 'per_fold' (mean over seeds, by fold) and
-  'per_run'; per-class sensitivity/specificity get their means; 'confusion' is summed over runs.
+  Each scalar metric gets 'per_run', 'per_fold' (mean over a fold's seeds), and the mean over
+  folds with a 95% interval inside [0, 1] (:func:`proportion_ci95`; 'n' = folds); per-class
+  sensitivity/specificity get their means over runs; 'confusion' is summed over runs.
   """
   runs = sorted(runs, key=lambda r: (r['seed'], r['fold']))
   per_run = [metrics_from_confusion(r['confusion']) for r in runs]
   folds = sorted({r['fold'] for r in runs})
-  out = {}
+  n_cases = min(int(np.sum(r['confusion'])) for r in runs)
+  out = {'interval': INTERVAL}
   for name in SCALAR_METRICS:
     vals = [m[name] for m in per_run]
-    out[name] = mean_ci95(vals)
-    out[name]['per_fold'] = [float(np.mean([m[name] for m, r in zip(per_run, runs)
-                                            if r['fold'] == f])) for f in folds]
+    per_fold = [float(np.mean([m[name] for m, r in zip(per_run, runs) if r['fold'] == f]))
+                for f in folds]
+    out[name] = proportion_ci95(per_fold, n_cases)
+    out[name]['per_fold'] = per_fold
     out[name]['per_run'] = vals
   for name in ('sensitivity', 'specificity'):
     per_class = np.nanmean(np.asarray([m[name] for m in per_run], np.float64), axis=0)
@@ -84,19 +109,27 @@ def summarize(runs: list[dict], classes) -> dict:
   return out
 
 
-def paired_test(a, b, n_random: int = 20000) -> dict:
-  """Returns the paired comparison of arm a vs arm b over matched (seed, fold) runs.
+def fold_means(runs: list[dict], metric: str = 'accuracy') -> dict:
+  """Returns {fold: mean of the metric over the fold's runs (its seeds)}."""
+  folds = sorted({r['fold'] for r in runs})
+  return {f: float(np.mean([r[metric] for r in runs if r['fold'] == f])) for f in folds}
 
-  Gives the mean difference a - b with a Student-t 95% interval, the paired t-test p-value and a
-  two-sided sign-flip permutation p-value (exact for n <= 16, else n_random random flips with a
-  fixed seed). Folds share training data, so both p-values are approximate (optimistic).
+
+def paired_test(a, b, n_random: int = 20000) -> dict:
+  """Returns the paired comparison of arm a vs arm b over matched folds (each value a fold's
+  mean over the same seeds).
+
+  Gives the mean difference a - b with a Student-t 95% interval (clipped to [-1, 1]), the paired
+  t-test p-value and a two-sided sign-flip permutation p-value (exact for n <= 16, else n_random
+  random flips with a fixed seed; with n folds it cannot go below 2 / 2^n). Folds share training
+  data, so both p-values are approximate (optimistic).
   """
   d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
   n = len(d)
   out = {'n': n, 'mean_diff': float(d.mean()) if n else float('nan')}
   if n < 2:
     return dict(out, ci95=[out['mean_diff']] * 2, p_ttest=float('nan'), p_permutation=float('nan'))
-  out['ci95'] = mean_ci95(d)['ci95']
+  out['ci95'] = [float(np.clip(x, -1.0, 1.0)) for x in mean_ci95(d)['ci95']]
   out['p_ttest'] = float(scipy.stats.ttest_1samp(d, 0.0).pvalue) if d.std() > 0 else (
       1.0 if d.mean() == 0 else 0.0)
   if n <= 16:

@@ -14,7 +14,8 @@ from liverjax.experiment.runner import Runner
 
 def summarize(records: list[dict], classes, config) -> dict:
   """Returns the results.json content: one summary per arm (sized arms: best size + sweep) and
-  paired accuracy tests of each arm against the arms before it (none, classic)."""
+  paired accuracy tests of each arm against the arms before it (none, classic), fold by fold
+  (each fold's accuracy the mean over the seeds both arms ran)."""
   arms = {}
   for arm in config.arms:
     mine = [r for r in records if r['arm'] == arm]
@@ -32,12 +33,14 @@ def summarize(records: list[dict], classes, config) -> dict:
   for arm in config.arms:
     for ref in ('none', 'classic'):
       if arm != ref and ref in arms and order.index(arm) > order.index(ref):
-        pick = lambda a: {(r['seed'], r['fold']): r['accuracy'] for r in records
-                          if r['arm'] == a and r['size'] == arms[a]['size']}
+        pick = lambda a: [r for r in records if r['arm'] == a and r['size'] == arms[a]['size']]
         a_runs, r_runs = pick(arm), pick(ref)
-        keys = sorted(set(a_runs) & set(r_runs))
-        paired[f'{arm}_vs_{ref}'] = classification.paired_test([a_runs[k] for k in keys],
-                                                               [r_runs[k] for k in keys])
+        seeds = {r['seed'] for r in a_runs} & {r['seed'] for r in r_runs}
+        a_folds, r_folds = (classification.fold_means([r for r in runs if r['seed'] in seeds])
+                            for runs in (a_runs, r_runs))
+        folds = sorted(set(a_folds) & set(r_folds))
+        paired[f'{arm}_vs_{ref}'] = classification.paired_test([a_folds[f] for f in folds],
+                                                               [r_folds[f] for f in folds])
   return {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
 
 

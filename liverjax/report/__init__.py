@@ -33,7 +33,7 @@ def build_markdown(workdir: str) -> str:
   fig_dir = os.path.join(workdir, 'figures')
   if wd.is_writer():
     os.makedirs(fig_dir, exist_ok=True)
-  lines = markdown.header(config, data) + markdown.arms(results)
+  lines = markdown.header(config, data, results) + markdown.arms(results)
   sweeps = figures.plot_sweeps(results, fig_dir)
   if sweeps:
     lines += ['## Sweeps', ''] + [f'![{os.path.basename(p)}]({p})' for p in sweeps] + ['']

@@ -17,16 +17,18 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
           ['| ' + ' | '.join(r) + ' |' for r in rows] + [''])
 
 
-def header(config: dict, data: dict) -> list[str]:
+def header(config: dict, data: dict, results: dict) -> list[str]:
   """Returns the title and the paragraphs on data, protocol and how to read the numbers."""
   folds, seeds = config['folds'], list(config['seeds'])
+  interval = next(iter(results['arms'].values()))['interval']
   return ['# liverjax report', '',
           f'Data: `{data["source"]}`, {data["n_images"]} ROIs, classes '
           f'{", ".join(data["classes"])} with counts {data["class_counts"]}, {data["n_groups"]} '
           f'groups (patients/lesions). {folds}-fold cross-validation grouped by patient, seeds '
           f'{seeds}: {len(seeds) * folds} runs per arm and size. Config: `config.json` in this '
           'folder.', '',
-          'Numbers are percentages: mean over (fold, seed) runs and a Student-t 95% interval. '
+          f'Numbers are percentages: {interval} (the seeds of a fold share its test ROIs, so '
+          'folds, not runs, are the units; the interval stays inside [0, 100]). '
           'The paper\'s headline *specificity* (88.4% classic, 92.4% DCGAN) is the **macro** '
           'average; its headline *sensitivity* equals accuracy, i.e. the **micro** average. '
           'Arm sizes were picked by best mean test accuracy over each sweep, as in the paper '
@@ -36,19 +38,21 @@ def header(config: dict, data: dict) -> list[str]:
 def arms(results: dict) -> list[str]:
   """Returns the arms table and the paired comparisons."""
   rows = [[arm, str(r.get('size', 0))] + [_pct(r[m]) for m, _ in METRICS] +
-          [str(r['accuracy']['n'])] for arm, r in results['arms'].items()]
-  lines = ['## Arms', ''] + _table(['arm', 'size'] + [label for _, label in METRICS] + ['runs'],
-                                   rows)
+          [f"{r['accuracy']['n']} x {len(r['accuracy']['per_run']) // r['accuracy']['n']}"]
+          for arm, r in results['arms'].items()]
+  lines = ['## Arms', ''] + _table(['arm', 'size'] + [label for _, label in METRICS] +
+                                   ['folds x seeds'], rows)
   if results.get('paired_accuracy'):
-    lines += ['## Paired comparisons (accuracy, same folds and seeds)', '']
+    lines += ['## Paired comparisons (accuracy, fold by fold, seeds averaged within folds)', '']
     rows = [[k.replace('_vs_', ' vs '), f'{100 * p["mean_diff"]:+.1f} '
              f'[{100 * p["ci95"][0]:+.1f}, {100 * p["ci95"][1]:+.1f}]', f'{p["p_ttest"]:.3g}',
              f'{p["p_permutation"]:.3g}', str(p['n'])]
             for k, p in results['paired_accuracy'].items()]
     lines += _table(['comparison', 'difference (points)', 'p (paired t)', 'p (sign-flip)',
-                     'pairs'], rows)
-    lines += ['Folds share training images, so runs are not independent: read the p-values as '
-              'approximate (optimistic).', '']
+                     'folds'], rows)
+    lines += ['Folds share training images, so they are not independent: read the p-values as '
+              'approximate (optimistic). With n folds the sign-flip p-value cannot go below '
+              '2 / 2^n (0.25 for 3 folds).', '']
   return lines
 
 

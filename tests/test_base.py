@@ -1,0 +1,56 @@
+"""The base layer: the mesh's refusals, the workdir's config guard and overwrite, padding."""
+
+import os
+
+import jax
+import ml_collections
+import numpy as np
+import pytest
+
+from liverjax.base import errors, mesh as mesh_lib, padding, workdir
+from liverjax.experiment import summary
+
+
+def test_mesh_refuses_more_devices_than_exist_and_uneven_batches():
+  with pytest.raises(errors.ConfigError, match='only 4 available'):
+    mesh_lib.make_mesh(len(jax.devices()) + 1)
+  mesh = mesh_lib.make_mesh(4)
+  mesh_lib.check_batch_size(64, mesh)
+  with pytest.raises(errors.ConfigError, match='not divisible by the 4 devices'):
+    mesh_lib.check_batch_size(18, mesh)
+
+
+def test_config_guard_and_overwrite(tmp_path):
+  work = str(tmp_path)
+  workdir.check_config(work, {'a': 1, 'progress': True}, overwrite=False)
+  for name in ('runs/x.json', 'checkpoints/x/1/f', 'report.md'):
+    os.makedirs(os.path.dirname(os.path.join(work, name)), exist_ok=True)
+    open(os.path.join(work, name), 'w').write('old')
+  workdir.check_config(work, {'a': 1, 'progress': False}, overwrite=False)   # volatile key only
+  assert os.path.exists(os.path.join(work, 'runs', 'x.json'))
+  with pytest.raises(errors.WorkdirError, match='differs in a'):
+    workdir.check_config(work, {'a': 2}, overwrite=False)
+  assert workdir.read_json(os.path.join(work, 'config.json'))['a'] == 1
+  workdir.check_config(work, {'a': 2}, overwrite=True)   # the old run's files are gone
+  assert sorted(os.listdir(work)) == ['config.json']
+  assert workdir.read_json(os.path.join(work, 'config.json')) == {'a': 2}
+
+
+def test_padding_is_never_drawn():
+  data = {'x': np.arange(5, dtype=np.float32)}
+  padded, n = padding.pad_rows(data, np.array([3, 1, 4]), batch_size=4)
+  assert n == 3 and np.asarray(padded['x']).tolist() == [3, 1, 4, 3]
+  first = np.asarray(padding.valid_first(jax.random.key(0), 3, 8))
+  assert sorted(first[:3].tolist()) == [0, 1, 2] and sorted(first.tolist()) == list(range(8))
+
+
+def test_the_best_size_is_the_one_with_the_best_mean_accuracy():
+  config = ml_collections.ConfigDict({'arms': ('classic',)})
+  records = []
+  for size, right in ((64, 6), (128, 8), (256, 7)):
+    for fold in range(3):
+      records.append({'arm': 'classic', 'size': size, 'seed': 0, 'fold': fold,
+                      'accuracy': right / 10, 'confusion': [[right, 10 - right], [0, 0]]})
+  arm = summary.summarize(records, ('a', 'b'), config)['arms']['classic']
+  assert arm['size'] == 128 and arm['accuracy']['mean'] == pytest.approx(0.8)
+  assert sorted(arm['sweep']) == ['128', '256', '64']
