@@ -116,3 +116,15 @@ def test_ct_command_bad_input_exit_2_one_line(tmp_path):
   err = proc.stderr.strip()
   assert proc.returncode == 2 and err == 'error: missing.nii.gz: no such file or folder', err
   assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('flag,message', [
+    ('--spacing=1,2', '--spacing=1,2: expected 3 numbers'),
+    ('--dicom_rescale=1', '--dicom_rescale=1: expected 2 numbers')])
+def test_ct_command_bad_numbers_exit_2_one_line(tmp_path, flag, message):
+  proc = subprocess.run([sys.executable, '-m', 'liverjax.tools.ct_rois', '--volume=v.npy',
+                         '--mask=m.npy', f'--out={tmp_path / "o.npz"}', flag], cwd=ROOT,
+                        capture_output=True, text=True, timeout=300,
+                        env=dict(os.environ, PYTHONPATH=ROOT))
+  assert proc.returncode == 2 and proc.stderr.strip() == f'error: {message}', proc.stderr
+  assert os.listdir(tmp_path) == []

@@ -44,7 +44,7 @@ def write_mrc(path, arr):
     m.set_data(arr.astype(np.float32))
 
 
-def write_dicom_series(folder, vol, spacing=SPACING):
+def write_dicom_series(folder, vol, spacing=SPACING, rescale=True, prefix='slice'):
   import pydicom
   from pydicom.dataset import FileDataset, FileMetaDataset
   from pydicom.uid import ExplicitVRLittleEndian, generate_uid
@@ -62,14 +62,16 @@ def write_dicom_series(folder, vol, spacing=SPACING):
     ds.Rows, ds.Columns = vol.shape[1:]
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
-    ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
+    if rescale:
+      ds.RescaleSlope, ds.RescaleIntercept = 1, -1024
     ds.PixelSpacing = [spacing[1], spacing[2]]
     ds.SliceThickness = spacing[0]
     ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
     ds.ImagePositionPatient = [0.0, 0.0, float(i * spacing[0])]
     ds.InstanceNumber = int(i) + 1
     ds.PixelData = (np.rint(vol[i]) + 1024).astype(np.int16).tobytes()
-    ds.save_as(os.path.join(folder, f'slice{n:03d}.dcm'), enforce_file_format=True)
+    ds.save_as(os.path.join(folder, f'{prefix}{n:03d}.dcm'), enforce_file_format=True)
+  return series
 
 
 def test_readers_agree(tmp_path):
@@ -87,6 +89,36 @@ def test_readers_agree(tmp_path):
       assert sp is None, name
     else:
       np.testing.assert_allclose(sp, spacing, rtol=1e-5, err_msg=name)
+
+
+def test_dicom_without_rescale_tags_or_with_two_series(tmp_path):
+  """CT stored unsigned without RescaleSlope/Intercept: HU would be off by 1,024, so it is
+  refused unless the values are given; a folder with two series is refused, naming both, unless
+  one is picked."""
+  vol, _, _ = synthetic_ct()
+  write_dicom_series(str(tmp_path / 'bare'), vol[:4], rescale=False)
+  with pytest.raises(errors.DataError, match='without RescaleSlope/RescaleIntercept'):
+    volumes.read_volume(str(tmp_path / 'bare'))
+  arr, _ = volumes.read_volume(str(tmp_path / 'bare'), dicom_rescale=(1.0, -1024.0))
+  np.testing.assert_allclose(arr, vol[:4], atol=0.5)
+  first = write_dicom_series(str(tmp_path / 'two'), vol[:4])
+  second = write_dicom_series(str(tmp_path / 'two'), vol[:4] + 100, prefix='other')
+  with pytest.raises(errors.DataError, match='holds 2 series') as refused:
+    volumes.read_volume(str(tmp_path / 'two'))
+  assert f'{first}: 4 slices' in str(refused.value) and f'{second}: 4 slices' in str(refused.value)
+  arr, _ = volumes.read_volume(str(tmp_path / 'two'), dicom_series=second)
+  np.testing.assert_allclose(arr, vol[:4] + 100, atol=0.5)
+  with pytest.raises(errors.DataError, match='no series 1.2.3'):
+    volumes.read_volume(str(tmp_path / 'two'), dicom_series='1.2.3')
+
+
+def test_spacing_must_be_three_positive_values(tmp_path):
+  vol, mask, _ = synthetic_ct()
+  np.save(tmp_path / 'v.npy', vol)
+  np.save(tmp_path / 'm.npy', mask)
+  for spacing in ((1.0, 1.0), (1.0, 0.0, 1.0)):
+    with pytest.raises(errors.DataError, match='expected three positive values'):
+      ct.extract_volumes([str(tmp_path / 'v.npy')], [str(tmp_path / 'm.npy')], spacing=spacing)
 
 
 def test_extract_rules(tmp_path):

@@ -219,3 +219,47 @@ def test_tfds_source_validates_what_it_reads(monkeypatch):
     monkeypatch.setattr(tfds, 'builder', lambda name, data_dir=None, r=records: Builder(r))
     with pytest.raises(errors.DataError, match=message):
       tfds_source.load('fake')
+
+
+def test_spreadsheet_groups_csv_and_unicode_names(tmp_path):
+  """groups.csv saved with a UTF-8 byte-order mark, naming a class folder in another Unicode
+  normal form (NFC in the CSV, NFD on disk) than the folder's: both read as the same file."""
+  import unicodedata
+  rng = np.random.default_rng(1)
+  nfd = unicodedata.normalize('NFD', 'lésion')
+  _png(str(tmp_path / 'cyst' / 'a.png'), rng.integers(0, 256, (16, 16), dtype=np.uint8))
+  _png(str(tmp_path / nfd / 'b.png'), rng.integers(0, 256, (16, 16), dtype=np.uint8))
+  text = 'file,group\ncyst/a.png,p1\n' + unicodedata.normalize('NFC', 'lésion') + '/b.png,p2\n'
+  (tmp_path / 'groups.csv').write_bytes(b'\xef\xbb\xbf' + text.encode('utf-8'))
+  ds = files.load_folder(str(tmp_path))
+  assert len(ds) == 2 and sorted(ds.groups.tolist()) == [0, 1]
+
+
+def test_twelve_bit_and_non_square_pngs_are_reported(tmp_path, caplog):
+  twelve = (np.arange(16 * 16).reshape(16, 16) * 16).astype(np.uint16)   # max 4080
+  _png(str(tmp_path / 'ct.png'), twelve)
+  _png(str(tmp_path / 'wide.png'), np.full((16, 32), 128, np.uint8))
+  full = (np.arange(16 * 16).reshape(16, 16) * 250).astype(np.uint16)    # max 63750
+  _png(str(tmp_path / 'full.png'), full)
+  with caplog.at_level('WARNING'):
+    files.read_image(str(tmp_path / 'full.png'))
+  assert not caplog.records
+  with caplog.at_level('WARNING'):
+    img = files.read_image(str(tmp_path / 'ct.png'))
+  assert 'values up to 4080 (12-bit data?)' in caplog.text and img.max() < 0.07
+  with caplog.at_level('WARNING'):
+    files.read_image(str(tmp_path / 'wide.png'))
+  assert '16x32 image resized to 64x64 changes its aspect ratio' in caplog.text
+
+
+def test_npz_with_byte_string_classes_or_text_diameters(tmp_path):
+  rng = np.random.default_rng(2)
+  images = rng.uniform(size=(4, 16, 16)).astype(np.float32)
+  labels = np.array([0, 1, 0, 1])
+  np.savez(tmp_path / 'b.npz', images=images, labels=labels,
+           classes=np.array([b'cyst', b'hemangioma']))
+  assert files.load_npz(str(tmp_path / 'b.npz')).classes == ('cyst', 'hemangioma')
+  np.savez(tmp_path / 's.npz', images=images, labels=labels,
+           diameter_px=np.array(['10', '12', '9', '30']))
+  with pytest.raises(errors.DataError, match='"diameter_px" must be numbers'):
+    files.load_npz(str(tmp_path / 's.npz'))

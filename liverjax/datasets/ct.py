@@ -210,8 +210,12 @@ def _normal_patches(volume, mask, lesion_any, spacing, patient, liver_label, n, 
 
 
 def extract_volumes(volumes, masks, *, spacing=None, class_table: str = '', seed: int = 0,
-                    **kw) -> ROISet:
-  """Reads each (volume, mask) pair and returns all their ROIs (kw: see :func:`extract`)."""
+                    dicom_rescale=None, dicom_series: str | None = None, **kw) -> ROISet:
+  """Reads each (volume, mask) pair and returns all their ROIs (kw: see :func:`extract`;
+  spacing: (z, y, x) mm for volumes that store none; dicom_*: see
+  :func:`liverjax.datasets.volumes.read_volume`)."""
+  if spacing is not None and (len(spacing) != 3 or not all(float(v) > 0 for v in spacing)):
+    raise DataError(f'spacing {list(spacing)}: expected three positive values z,y,x in mm')
   volumes, masks = expand(volumes), expand(masks)
   if not volumes:
     raise DataError('no volumes given')
@@ -224,7 +228,7 @@ def extract_volumes(volumes, masks, *, spacing=None, class_table: str = '', seed
     raise DataError(f'two volumes named {dup!r}: patient ids (file names) must be unique')
   rois = ROISet()
   for i, (vpath, mpath) in enumerate(zip(volumes, masks)):
-    vol, sp = read_volume(vpath)
+    vol, sp = read_volume(vpath, dicom_rescale, dicom_series)
     mask, _ = read_volume(mpath)
     if spacing is None and sp is None:
       logging.warning('%s: voxel spacing unknown; assuming 1 mm (pass spacing)', vpath)

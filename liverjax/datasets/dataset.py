@@ -113,7 +113,8 @@ def from_arrays(arrays: dict, where: str, source: str) -> Dataset:
   if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
     raise DataError(f'{where}: "labels" must be {n} integers, got {labels.dtype} {labels.shape}')
   if 'classes' in arrays:
-    classes = tuple(str(c) for c in arrays['classes'])
+    classes = tuple(c.decode('utf-8') if isinstance(c, bytes) else str(c)
+                    for c in arrays['classes'].tolist())
   else:
     classes = tuple(str(c) for c in range(int(labels.max()) + 1 if n else 0))
   if len(classes) < 2:
@@ -134,7 +135,10 @@ def from_arrays(arrays: dict, where: str, source: str) -> Dataset:
   groups = arrays.get('groups', np.arange(n))
   if groups.shape != (n,):
     raise DataError(f'{where}: "groups" must have shape ({n},), got {groups.shape}')
-  diam = arrays.get('diameter_px', np.full(n, np.nan)).astype(np.float32)
+  diam = np.asarray(arrays.get('diameter_px', np.full(n, np.nan)))
+  if not (np.issubdtype(diam.dtype, np.number) or diam.dtype == np.bool_):
+    raise DataError(f'{where}: "diameter_px" must be numbers (pixels), got {diam.dtype}')
+  diam = diam.astype(np.float32)
   if diam.shape != (n,):
     raise DataError(f'{where}: "diameter_px" must have shape ({n},), got {diam.shape}')
   _, group_ids = np.unique(groups, return_inverse=True)

@@ -19,12 +19,13 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import unicodedata
 
 import numpy as np
 from PIL import Image
 
-from liverjax.datasets.dataset import (DataError, Dataset, check_duplicates, from_arrays, resize,
-                                       to_unit)
+from liverjax.datasets.dataset import (IMAGE_SIZE, DataError, Dataset, check_duplicates,
+                                       from_arrays, resize, to_unit)
 
 IMAGE_EXTENSIONS = ('.png', '.npy')
 
@@ -58,7 +59,23 @@ def read_image(path: str) -> np.ndarray:
     raise
   except Exception as e:  # PIL and numpy raise many types for truncated or corrupt files.
     raise DataError(f'{path}: cannot read ({type(e).__name__}: {e})'.replace('\n', ' ')) from e
-  return resize(to_unit(arr, path))
+  unit = to_unit(arr, path)   # checks the shape, dtype and range first
+  _warn_if_suspicious(arr, path)
+  return resize(unit)
+
+
+def _warn_if_suspicious(arr: np.ndarray, path: str) -> None:
+  """Logs a warning for a 16-bit image whose values all fit in 12 bits (CT stored in 16-bit
+  PNG: scaled by 65535 its brightest pixel is dark) and for a non-square image (resizing it to
+  64x64 changes its aspect ratio)."""
+  if arr.dtype == np.uint16 and 0 < int(arr.max()) <= 4095:
+    logging.warning('%s: 16-bit image with values up to %d (12-bit data?): scaled by 65535 its '
+                    'brightest pixel is %.3f; window or rescale it to the full range first',
+                    path, int(arr.max()), int(arr.max()) / 65535)
+  h, w = arr.shape[:2]
+  if h != w:
+    logging.warning('%s: %dx%d image resized to %dx%d changes its aspect ratio (crop it square '
+                    'around the lesion first)', path, h, w, IMAGE_SIZE, IMAGE_SIZE)
 
 
 def load_folder(root: str) -> Dataset:
@@ -91,13 +108,17 @@ def load_folder(root: str) -> Dataset:
                  source=f'folder:{root}')
 
 
+def _nfc(name: str) -> str:
+  return unicodedata.normalize('NFC', name)
+
+
 def _read_groups(path: str, files: list[str]) -> np.ndarray:
   """Returns group ids per file from groups.csv (file,group), or one group per file if absent."""
   if not os.path.exists(path):
     logging.info('%s not found: each image is its own group', path)
     return np.arange(len(files), dtype=np.int64)
   try:
-    with open(path, newline='') as f:
+    with open(path, newline='', encoding='utf-8-sig') as f:   # a spreadsheet's byte-order mark
       rows = list(csv.reader(f))
   except (OSError, UnicodeDecodeError, csv.Error) as e:
     raise DataError(f'{path}: cannot read ({e})') from e
@@ -109,7 +130,8 @@ def _read_groups(path: str, files: list[str]) -> np.ndarray:
       continue
     if len(row) < 2:
       raise DataError(f'{path}: line {i} should be "file,group", got {row!r}')
-    mapping[row[0].strip()] = row[1].strip()
+    mapping[_nfc(row[0].strip())] = row[1].strip()
+  files = [_nfc(f) for f in files]   # one Unicode form for names from the CSV and the disk
   unknown = sorted(set(mapping) - set(files))
   if unknown:
     raise DataError(f'{path}: names {len(unknown)} file(s) not in the data set, e.g. {unknown[0]}')

@@ -5,10 +5,12 @@ spacing in mm in the same order (None where the file does not store it):
 
 - NIfTI ``.nii`` / ``.nii.gz`` (nibabel): the array is stored (x, y, z); it is transposed to
   (z, y, x), so slices are the third NIfTI axis. Spacing from the header's zooms.
-- A DICOM series folder (pydicom): every file in the folder is one slice of one series; slices are
-  sorted along the slice normal (``ImagePositionPatient`` and ``ImageOrientationPatient``, else
-  ``InstanceNumber``); values are ``RescaleSlope * stored + RescaleIntercept`` (HU). Spacing from
-  ``PixelSpacing`` and the slice positions.
+- A DICOM series folder (pydicom): every file in the folder is one slice of one series (a folder
+  of several series is refused, naming them, unless one is picked by SeriesInstanceUID); slices
+  are sorted along the slice normal (``ImagePositionPatient`` and ``ImageOrientationPatient``,
+  else ``InstanceNumber``); values are ``RescaleSlope * stored + RescaleIntercept`` (HU; a CT
+  slice without those tags is refused unless they are given). Spacing from ``PixelSpacing`` and
+  the slice positions.
 - MRC ``.mrc`` (mrcfile): stored (z, y, x) already; a voxel size of 0 means unknown.
 - NumPy ``.npy``: one 3-D array (z, y, x), spacing unknown.
 
@@ -79,7 +81,11 @@ def _read_npy(path: str):
   return arr.astype(np.float32), None
 
 
-def _read_dicom_series(folder: str):
+def _read_dicom_series(folder: str, rescale=None, series: str | None = None):
+  """Reads a DICOM series folder (see the module docstring). CT slices must carry RescaleSlope
+  and RescaleIntercept (HU = slope x stored + intercept) unless `rescale` = (slope, intercept)
+  supplies them; a folder holding several series is refused unless `series` names one
+  (SeriesInstanceUID)."""
   import pydicom
   files = sorted(f for f in os.listdir(folder) if not f.startswith('.'))
   if not files:
@@ -96,9 +102,21 @@ def _read_dicom_series(folder: str):
       raise _cannot_read(path, e) from e
     if pixels.ndim != 2:
       raise DataError(f'{path}: expected one 2-D slice per file, got shape {pixels.shape}')
-    hu = pixels * float(getattr(ds, 'RescaleSlope', 1.0)) + float(getattr(ds, 'RescaleIntercept',
-                                                                            0.0))
-    slices.append((ds, hu, path))
+    slices.append((ds, pixels, path))
+  slices = _one_series(folder, slices, series)
+  out = []
+  for ds, pixels, path in slices:
+    slope, intercept = getattr(ds, 'RescaleSlope', None), getattr(ds, 'RescaleIntercept', None)
+    if rescale is not None:
+      slope, intercept = rescale
+    elif slope is None or intercept is None:
+      if getattr(ds, 'Modality', '') == 'CT':
+        raise DataError(f'{path}: CT slice without RescaleSlope/RescaleIntercept, so its HU are '
+                        'unknown (stored unsigned CT needs an intercept of -1024); give them '
+                        'with --dicom_rescale=slope,intercept')
+      slope, intercept = 1.0, 0.0
+    out.append((ds, pixels * float(slope) + float(intercept), path))
+  slices = out
   shapes = {s[1].shape for s in slices}
   if len(shapes) > 1:
     raise DataError(f'{folder}: slices differ in size {sorted(shapes)}')
@@ -128,8 +146,29 @@ def _read_dicom_series(folder: str):
   return arr, spacing
 
 
-def read_volume(path: str) -> tuple[np.ndarray, tuple[float, float, float] | None]:
-  """Returns (volume (slices, rows, cols) float32, spacing in mm or None) of a CT or mask file.
+def _one_series(folder: str, slices: list, series: str | None) -> list:
+  """Returns the slices of one series: all of them if they share one SeriesInstanceUID, those
+  of `series` if given; raises DataError naming the series (and their slice counts) otherwise."""
+  uids = [str(getattr(ds, 'SeriesInstanceUID', '')) for ds, _, _ in slices]
+  counts = {u: uids.count(u) for u in dict.fromkeys(uids)}
+  if series:
+    if series not in counts:
+      raise DataError(f'{folder}: no series {series} (it holds {_series_list(counts)})')
+    return [s for s, u in zip(slices, uids) if u == series]
+  if len(counts) > 1:
+    raise DataError(f'{folder}: holds {len(counts)} series ({_series_list(counts)}); pick one '
+                    'with --dicom_series=UID')
+  return slices
+
+
+def _series_list(counts: dict) -> str:
+  return ', '.join(f'{u or "(no SeriesInstanceUID)"}: {n} slices' for u, n in counts.items())
+
+
+def read_volume(path: str, dicom_rescale=None, dicom_series: str | None = None
+                ) -> tuple[np.ndarray, tuple[float, float, float] | None]:
+  """Returns (volume (slices, rows, cols) float32, spacing in mm or None) of a CT or mask file
+  (DICOM options: :func:`_read_dicom_series`).
 
   Raises DataError naming the file for a missing path, an unknown format, a corrupt file, a shape
   that is not 3-D, or NaN/inf values.
@@ -137,7 +176,7 @@ def read_volume(path: str) -> tuple[np.ndarray, tuple[float, float, float] | Non
   if not os.path.exists(path):
     raise DataError(f'{path}: no such file or folder')
   if os.path.isdir(path):
-    arr, spacing = _read_dicom_series(path)
+    arr, spacing = _read_dicom_series(path, dicom_rescale, dicom_series)
   else:
     ext = _ext(path)
     readers = {'.nii': _read_nifti, '.nii.gz': _read_nifti, '.mrc': _read_mrc, '.npy': _read_npy}

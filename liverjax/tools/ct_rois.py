@@ -38,17 +38,34 @@ flags.DEFINE_float('context', 1.5, 'ROI side = max(min_side_mm, context x lesion
 flags.DEFINE_integer('min_voxels', 10, 'Drop lesion components smaller than this.')
 flags.DEFINE_list('window', ['350', '40'], 'Window width,level in HU.')
 flags.DEFINE_list('spacing', None, 'Voxel spacing z,y,x in mm where the files do not store it.')
+flags.DEFINE_list('dicom_rescale', None, 'slope,intercept for DICOM CT slices that store no '
+                  'RescaleSlope/RescaleIntercept (refused without it).')
+flags.DEFINE_string('dicom_series', None, 'SeriesInstanceUID to read from a DICOM folder that '
+                    'holds several series (refused without it).')
 flags.DEFINE_enum('group_by', 'patient', ['patient', 'lesion'], 'Cross-validation groups.')
 flags.DEFINE_integer('seed', 0, 'Seed for placing normal patches.')
 flags.DEFINE_bool('overwrite', False, 'Replace an existing output.')
 FLAGS = flags.FLAGS
 
 
+def _floats(name: str, values, n: int):
+  """Returns the flag's values as a tuple of n floats (None if unset); raises DataError."""
+  if not values:
+    return None
+  try:
+    out = tuple(float(v) for v in values)
+  except ValueError:
+    out = ()
+  if len(out) != n:
+    raise errors.DataError(f'--{name}={",".join(values)}: expected {n} numbers')
+  return out
+
+
 def main(argv):
   del argv
   logging.getLogger().setLevel(logging.INFO)
   try:
-    spacing = tuple(float(s) for s in FLAGS.spacing) if FLAGS.spacing else None
+    spacing = _floats('spacing', FLAGS.spacing, 3)
     rois = ct.extract_volumes(
         FLAGS.volume, FLAGS.mask, spacing=spacing, class_table=FLAGS.class_table,
         fixed_class=FLAGS.class_name, lesion_labels=tuple(int(v) for v in FLAGS.lesion_labels),
@@ -56,7 +73,8 @@ def main(argv):
         context=FLAGS.context, min_voxels=FLAGS.min_voxels,
         window_hu=tuple(float(v) for v in FLAGS.window),
         normal_per_volume=FLAGS.normal_per_volume, normal_class=FLAGS.normal_class,
-        seed=FLAGS.seed)
+        seed=FLAGS.seed, dicom_rescale=_floats('dicom_rescale', FLAGS.dicom_rescale, 2),
+        dicom_series=FLAGS.dicom_series)
     ds = roi_sets.to_dataset(rois, FLAGS.group_by)
     roi_sets.save(rois, ds, FLAGS.out, overwrite=FLAGS.overwrite)
   except errors.DataError as e:
