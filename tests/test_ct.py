@@ -112,6 +112,61 @@ def test_dicom_without_rescale_tags_or_with_two_series(tmp_path):
     volumes.read_volume(str(tmp_path / 'two'), dicom_series='1.2.3')
 
 
+def test_nifti_in_another_orientation_reads_as_axial(tmp_path):
+  """The same volume stored LPS (x and y flipped) and with its axes stored (z, y, x) reads back
+  as the RAS-stored one: reoriented to the canonical orientation before slicing."""
+  import nibabel as nib
+  vol, _, _ = synthetic_ct()
+  write_nifti(str(tmp_path / 'ras.nii.gz'), vol)
+  xyz = np.ascontiguousarray(vol.transpose(2, 1, 0))
+  sz, sy, sx = SPACING
+  nx, ny = xyz.shape[:2]
+  lps = np.array([[-sx, 0, 0, (nx - 1) * sx], [0, -sy, 0, (ny - 1) * sy], [0, 0, sz, 0],
+                  [0, 0, 0, 1.0]])
+  nib.save(nib.Nifti1Image(xyz[::-1, ::-1].copy(), lps), str(tmp_path / 'lps.nii.gz'))
+  zyx = np.array([[0, 0, sx, 0], [0, sy, 0, 0], [sz, 0, 0, 0], [0, 0, 0, 1.0]])
+  nib.save(nib.Nifti1Image(np.ascontiguousarray(vol), zyx), str(tmp_path / 'zyx.nii.gz'))
+  ras, sp = volumes.read_volume(str(tmp_path / 'ras.nii.gz'))
+  for name in ('lps.nii.gz', 'zyx.nii.gz'):
+    arr, sp2 = volumes.read_volume(str(tmp_path / name))
+    np.testing.assert_array_equal(arr, ras, err_msg=name)
+    np.testing.assert_allclose(sp2, sp, rtol=1e-6)
+
+
+def test_nifti_mask_with_another_affine_is_refused(tmp_path):
+  import nibabel as nib
+  vol, mask, _ = synthetic_ct()
+  write_nifti(str(tmp_path / 'v.nii.gz'), vol)
+  write_nifti(str(tmp_path / 'm.nii.gz'), mask)
+  ct.extract_volumes([str(tmp_path / 'v.nii.gz')], [str(tmp_path / 'm.nii.gz')], spacing=None)
+  shifted = np.diag([SPACING[2], SPACING[1], SPACING[0], 1.0])
+  shifted[:3, 3] = (10.0, 0.0, 0.0)   # same shape, 10 mm to the side
+  nib.save(nib.Nifti1Image(np.ascontiguousarray(mask.transpose(2, 1, 0)), shifted),
+           str(tmp_path / 'shifted.nii.gz'))
+  with pytest.raises(errors.DataError, match='shifted.nii.gz: its affine differs .* by up to 10'):
+    ct.extract_volumes([str(tmp_path / 'v.nii.gz')], [str(tmp_path / 'shifted.nii.gz')])
+
+
+def test_a_volume_too_large_for_memory_is_refused_from_its_header(tmp_path, monkeypatch):
+  huge = tmp_path / 'huge.npy'
+  with open(huge, 'wb') as f:   # a header declaring 4096^3 float32 (256 GiB), and no data
+    np.lib.format.write_array_header_2_0(f, {'descr': '<f4', 'fortran_order': False,
+                                            'shape': (4096, 4096, 4096)})
+  with pytest.raises(errors.DataError, match=r'huge.npy: a volume of shape \(4096, 4096, 4096\) '
+                     r'needs 256.0 GiB'):
+    volumes.read_volume(str(huge), max_bytes=2 ** 30)
+  vol, _, _ = synthetic_ct()
+  write_nifti(str(tmp_path / 'v.nii.gz'), vol)
+  write_mrc(str(tmp_path / 'v.mrc'), vol)
+  write_dicom_series(str(tmp_path / 'dcm'), vol[:4])
+  monkeypatch.setenv('LIVERJAX_MAX_VOLUME_GB', str(1000 / 2 ** 30))   # 1000 bytes
+  for name in ('v.nii.gz', 'v.mrc', 'dcm'):
+    with pytest.raises(errors.DataError, match='over the limit of'):
+      volumes.read_volume(str(tmp_path / name))
+  monkeypatch.delenv('LIVERJAX_MAX_VOLUME_GB')
+  assert volumes.read_volume(str(tmp_path / 'v.mrc'))[0].shape == vol.shape
+
+
 def test_spacing_must_be_three_positive_values(tmp_path):
   vol, mask, _ = synthetic_ct()
   np.save(tmp_path / 'v.npy', vol)

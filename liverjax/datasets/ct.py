@@ -32,6 +32,7 @@ from scipy import ndimage
 from liverjax.datasets import dataset
 from liverjax.datasets.dataset import DataError
 from liverjax.datasets.roi_sets import ROISet
+from liverjax.datasets import volumes as volume_files
 from liverjax.datasets.volumes import expand, patient_id, read_volume
 
 
@@ -209,6 +210,17 @@ def _normal_patches(volume, mask, lesion_any, spacing, patient, liver_label, n, 
   return out
 
 
+def _check_aligned(volume: str, mask: str) -> None:
+  """Raises DataError if a NIfTI mask's voxels do not sit where its NIfTI volume's do (same
+  shape, another affine: ROIs would be cut from misaligned masks)."""
+  if not all(volume_files.is_nifti(p) for p in (volume, mask)):
+    return
+  a, b = volume_files.nifti_affine(volume), volume_files.nifti_affine(mask)
+  if not np.allclose(a, b, rtol=1e-5, atol=1e-3):
+    raise DataError(f'{mask}: its affine differs from {volume}\'s by up to '
+                    f'{np.abs(a - b).max():.3g} (mm): the mask is not aligned with its volume')
+
+
 def extract_volumes(volumes, masks, *, spacing=None, class_table: str = '', seed: int = 0,
                     dicom_rescale=None, dicom_series: str | None = None, **kw) -> ROISet:
   """Reads each (volume, mask) pair and returns all their ROIs (kw: see :func:`extract`;
@@ -230,6 +242,7 @@ def extract_volumes(volumes, masks, *, spacing=None, class_table: str = '', seed
   for i, (vpath, mpath) in enumerate(zip(volumes, masks)):
     vol, sp = read_volume(vpath, dicom_rescale, dicom_series)
     mask, _ = read_volume(mpath)
+    _check_aligned(vpath, mpath)
     if spacing is None and sp is None:
       logging.warning('%s: voxel spacing unknown; assuming 1 mm (pass spacing)', vpath)
     rois.extend(extract(vol, mask, spacing or sp, patient=patients[i],
