@@ -4,15 +4,18 @@ import shutil
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
 from configs import acgan_aug, all_aug, classic_aug, dcgan_aug, no_aug
 from liverjax import report
+from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir
 from liverjax.datasets import phantom
 from liverjax.evaluation import sample_checks
-from liverjax.experiment import classifier_job, context, gan_trainer, plan, runner
+from liverjax.experiment import builders, classifier_job, context, gan_trainer, plan, runner
+from liverjax.steps import gan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -288,6 +291,73 @@ def test_collapsed_generator_is_detected():
   collapsed = np.repeat(real[:1], 40, 0) + rng.normal(0, 1e-3, (40, 64, 64, 1))
   assert sample_checks.diversity_check(collapsed, real, 0.5)['collapsed']
   assert not sample_checks.diversity_check(real[::-1].copy(), real, 0.5)['collapsed']
+
+
+def test_a_generator_built_to_collapse_is_flagged(tmp_path, caplog):
+  """train_and_sample on a generator whose samples are one image (plus noise) per class: each
+  class is flagged collapsed, with a warning, and only those classes."""
+  config = dcgan_aug.get_config('smoke')
+  ds = phantom.load_phantom(config.data.phantom.counts)
+  mesh = mesh_lib.make_mesh(1)
+  setup = builders.make_gan_setup(config.dcgan, 3)
+  trainer = gan_trainer.GANTrainer(setup, config.dcgan, mesh, workdir.ScalarWriter(str(tmp_path)))
+  trainer.fit = lambda *args, **kw: gan.init_state(setup, jax.random.key(0))   # no training
+  real = {'image': ds.images, 'label': ds.labels, 'diameter_px': ds.diameter_px}
+  rng = np.random.default_rng(0)
+
+  def sample_fn(g, key, n, label):   # cysts: one image; the other classes: real ROIs
+    pool = ds.images[ds.labels == label]
+    if label == 0:
+      return np.clip(np.repeat(pool[:1], n, 0) + rng.normal(0, 1e-3, (n, 64, 64, 1)), 0, 1)
+    return pool[rng.integers(0, len(pool), n)]
+
+  trainer.sample_fn = sample_fn
+
+  class Progress:
+    def update(self, n): pass
+    def set_postfix_str(self, s): pass
+
+  with caplog.at_level('WARNING'):
+    _, _, checks = gan_trainer.train_and_sample(trainer, real, ds.classes, jax.random.key(1),
+                                                str(tmp_path / 'g'), Progress(), 16)
+  assert [checks[c]['collapsed'] for c in ds.classes] == [True, False, False]
+  assert 'generator looks collapsed for class cyst' in caplog.text
+  assert 'class metastasis' not in caplog.text
+
+
+def test_acgan_arm_end_to_end(tmp_path):
+  """The ACGAN arm through the experiment on the phantom: trained per fold, mixed in, checked."""
+  config = acgan_aug.get_config('smoke')
+  config.progress = False
+  results = classifier_job.train_and_evaluate(config, str(tmp_path))
+  _check_schema(results, ('none', 'classic', 'acgan'), ('cyst', 'metastasis', 'hemangioma'))
+  assert set(results['arms']['acgan']['sweep']) == {'8', '16'}
+  assert set(results['gan_diversity']) == {'acgan_fold0', 'acgan_fold1', 'acgan_fold2'}
+  fid = results['gan_fidelity']['acgan']
+  assert [f['fold'] for f in fid['folds']] == [0, 1, 2]
+  for f in fid['folds']:   # the whole pool of each fold, max(per_class) images per class
+    assert np.sum(f['synthetic_confusion'], 1).tolist() == [16, 16, 16]
+  for fold in range(3):
+    assert os.listdir(tmp_path / 'gan' / f'acgan_fold{fold}' / 'acgan' / 'checkpoints')
+  record = workdir.read_json(str(tmp_path / 'runs' / 'acgan_n16_seed0_fold0.json'))
+  assert record['n_train'] == config.synthetic.classic_size + 3 * 16
+
+
+def test_online_classic_augmentation_changes_training(tmp_path):
+  """config.classic.online: a fresh random variant of every batch. The same run with it trains
+  to other weights than without it, and without it twice to the same ones."""
+  config = classic_aug.get_config('smoke')
+  config.progress = False
+  run = plan.Run('classic', 64, 0, 0)
+  params = []
+  for name, online in (('a', False), ('b', False), ('c', True)):
+    config.classic.online = online
+    r = _runner(config, tmp_path / name)
+    r.run(run, _StopAfter(100))
+    params.append(jax.device_get(r.load_classifier(run.name)[1].params))
+  same = jax.tree.leaves(jax.tree.map(np.array_equal, params[0], params[1]))
+  online_same = jax.tree.leaves(jax.tree.map(np.array_equal, params[0], params[2]))
+  assert all(same) and not any(online_same)
 
 
 def test_grid_check_sees_a_checkerboard():

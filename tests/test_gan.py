@@ -1,6 +1,9 @@
 import dataclasses
 import functools
+import json
 import os
+import subprocess
+import sys
 
 import chex
 import flax.linen as nn
@@ -14,6 +17,7 @@ from configs import dcgan as dcgan_config
 from liverjax.base import checkpoints, errors
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import workdir
+from liverjax.datasets import phantom, splits
 from liverjax.experiment import builders, gan_job, gan_trainer
 from liverjax.models import conv_ops, gans, layers
 from liverjax.steps import epochs, gan
@@ -298,17 +302,22 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   assert checkpoints.checkpoint_manager(ckpt).latest_step() == 2
 
 
-@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
-def test_launch_gan_smoke_end_to_end(kind, tmp_path):
-  import json
-  import subprocess
-  import sys
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  work = str(tmp_path / kind)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _command(*args):
   env = dict(os.environ, XLA_FLAGS='', JAX_PLATFORMS='cpu')
-  proc = subprocess.run([sys.executable, 'launch.py', f'--config=configs/{kind}.py:smoke',
-                         f'--workdir={work}'], cwd=root, env=env, capture_output=True, text=True,
-                        timeout=600)
+  return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
+                        text=True, timeout=600)
+
+
+@pytest.mark.parametrize('kind,fold', [('dcgan', 1), ('acgan', -1)])
+def test_launch_gan_smoke_end_to_end(kind, fold, tmp_path):
+  """A GAN job (DCGAN on fold 1's training ROIs, ACGAN on all), its samples, and the sampling
+  command with --out."""
+  work = str(tmp_path / kind)
+  proc = _command('launch.py', f'--config=configs/{kind}.py:smoke', f'--workdir={work}',
+                  f'--config.gan.fold={fold}')
   assert proc.returncode == 0, proc.stderr[-3000:]
   classes = ('cyst', 'metastasis', 'hemangioma')
   for c in classes:
@@ -324,9 +333,29 @@ def test_launch_gan_smoke_end_to_end(kind, tmp_path):
   assert summary['models'] == names
   for name in names:
     assert os.listdir(os.path.join(work, 'gan', name, 'checkpoints'))
+  config = dcgan_config.get_config('smoke')
+  ds = phantom.load_phantom(config.data.phantom.counts)
+  folds = splits.stratified_group_kfold(ds.labels, ds.groups, config.folds, config.split_seed)
+  assert summary['n_train_real'] == (len(folds[fold][0]) if fold >= 0 else len(ds))
   # The sampling command reproduces a generator from its checkpoint.
   images, labels, got_classes = sample.generate(work, 5)
   assert images.shape == (15, 64, 64, 1) and list(got_classes) == list(classes)
+  if kind == 'acgan':
+    out = str(tmp_path / 'more')
+    proc = _command('-m', 'liverjax.tools.sample', f'--workdir={work}', '--n=3', f'--out={out}')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(os.listdir(out)) == sorted([f'{c}.png' for c in classes] + ['samples.npz'])
+    with np.load(os.path.join(out, 'samples.npz')) as z:
+      np.testing.assert_array_equal(z['images'], sample.generate(work, 3)[0])
+
+
+def test_a_diverging_gan_job_stops_with_one_line_and_exit_2(tmp_path):
+  proc = _command('launch.py', '--config=configs/dcgan.py:smoke', f'--workdir={tmp_path}',
+                  '--config.gan.learning_rate=1e30', '--config.progress=False')
+  assert proc.returncode == 2
+  errors_ = [ln for ln in proc.stderr.splitlines() if ln.startswith('error:')]
+  assert len(errors_) == 1 and 'dcgan_cyst: loss became NaN/inf in epoch 1' in errors_[0]
+  assert 'Traceback' not in proc.stderr
 
 
 def test_class_fidelity_counts_samples_assigned_to_their_class(tmp_path):

@@ -92,9 +92,11 @@ class GANTrainer:
         done = epoch + 1
         if not all(np.isfinite(v) for v in metrics.values()):
           mngr.wait_until_finished()   # the last save may still be being written
+          last = mngr.latest_step()
+          kept = (f'the last good checkpoint (epoch {last}) is kept in {ckpt_dir}'
+                  if last is not None else 'no checkpoint had been written yet')
           raise errors.GANDivergedError(
-              f'{name}: loss became NaN/inf in epoch {done} ({metrics}); the last good '
-              f'checkpoint (epoch {mngr.latest_step()}) is kept in {ckpt_dir}')
+              f'{name}: loss became NaN/inf in epoch {done} ({metrics}); {kept}')
         step = int(state.step)
         self.writer.scalars(step, metrics, prefix=f'{name}/')
         progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
