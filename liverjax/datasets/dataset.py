@@ -10,6 +10,7 @@ file and the problem. Images of another size are resized to 64x64 (bicubic) and 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -50,6 +51,18 @@ def window_hu(hu: np.ndarray, width: float = 350.0, level: float = 40.0) -> np.n
   """Returns CT values windowed to [0, 1] (clipped outside [level - width/2, level + width/2])."""
   lo = level - width / 2.0
   return np.clip((hu - lo) / width, 0.0, 1.0).astype(np.float32)
+
+
+@contextlib.contextmanager
+def reading(path: str):
+  """Turns what a reader raises for a truncated or corrupt file (many types) into a DataError
+  naming the file."""
+  try:
+    yield
+  except DataError:
+    raise
+  except Exception as e:
+    raise DataError(f'{path}: cannot read ({type(e).__name__}: {e})'.replace('\n', ' ')) from e
 
 
 def resize(img: np.ndarray, size: int = IMAGE_SIZE) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from liverjax.datasets.dataset import (IMAGE_SIZE, DataError, Dataset, check_duplicates,
-                                       from_arrays, resize, to_unit)
+                                       from_arrays, reading, resize, to_unit)
 
 IMAGE_EXTENSIONS = ('.png', '.npy')
 
@@ -33,7 +33,7 @@ IMAGE_EXTENSIONS = ('.png', '.npy')
 def read_image(path: str) -> np.ndarray:
   """Returns one image file (.png or .npy) as a 64x64 float32 array in [0, 1]; raises DataError."""
   ext = os.path.splitext(path)[1].lower()
-  try:
+  with reading(path):   # PIL and numpy raise many types for truncated or corrupt files
     if ext == '.png':
       with Image.open(path) as im:
         im.load()
@@ -55,10 +55,6 @@ def read_image(path: str) -> np.ndarray:
       arr = np.load(path, allow_pickle=False)
     else:
       raise DataError(f'{path}: not an image file (expected {", ".join(IMAGE_EXTENSIONS)})')
-  except DataError:
-    raise
-  except Exception as e:  # PIL and numpy raise many types for truncated or corrupt files.
-    raise DataError(f'{path}: cannot read ({type(e).__name__}: {e})'.replace('\n', ' ')) from e
   unit = to_unit(arr, path)   # checks the shape, dtype and range first
   _warn_if_suspicious(arr, path)
   return resize(unit)

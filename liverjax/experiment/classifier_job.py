@@ -42,12 +42,13 @@ def write_data(ctx: context.Context) -> None:
   for k, name in enumerate(ds.classes):
     grid.save_grid(os.path.join(ctx.workdir, 'figures', f'data_{name}.png'),
                    ds.images[ds.labels == k][:32], ncol=8, scale=2)
+  n_groups = int(len(np.unique(ds.groups)))
   wd.write_json(os.path.join(ctx.workdir, 'data.json'), {
       'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
-      'class_counts': ds.class_counts(), 'n_groups': int(len(np.unique(ds.groups))),
+      'class_counts': ds.class_counts(), 'n_groups': n_groups,
       'test_indices': [test.tolist() for _, test in ctx.folds]})
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
-               ds.classes, ds.class_counts(), len(np.unique(ds.groups)))
+               ds.classes, ds.class_counts(), n_groups)
 
 
 def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
