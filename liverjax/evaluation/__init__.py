@@ -1,2 +1,3 @@
 """The statistics and metrics the experiment computes: classification metrics with intervals and
-paired tests, and checks of generated samples. NumPy and SciPy only; no model, no training."""
+paired tests, checks of generated samples, distances between feature samples. Pure functions
+(NumPy, SciPy, JAX); no model, no training."""
