@@ -39,6 +39,11 @@ def base_config() -> ml_collections.ConfigDict:
   c.synthetic.per_class = (100, 500, 1000, 2000, 3000, 4000)   # the paper's sweep
   c.synthetic.gan_seed = 0               # GANs are trained once per fold with this seed
 
+  c.oracle = ml_collections.ConfigDict()   # arm 'real': fresh phantom ROIs instead of GAN images
+  c.oracle.rois_per_class = 1000         # fresh ROIs per class and fold (at most the images added)
+  c.oracle.seed_offset = 3000            # their phantom seed: data seed + offset + fold (new
+                                         # patients; tools/class_fidelity uses +1000 and +2000)
+
   c.model = ml_collections.ConfigDict()
   c.model.features = (32, 64, 128)       # not in the paper's text (its Fig. 2)
   c.model.kernel_size = 3

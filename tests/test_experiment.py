@@ -10,6 +10,7 @@ import pytest
 
 from configs import acgan_aug, all_aug, classic_aug, dcgan_aug, no_aug
 from liverjax import report
+from liverjax.base import errors
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir
 from liverjax.datasets import phantom
@@ -171,7 +172,7 @@ def test_configs_have_three_variants():
       assert c.train.batch_size > 0 and c.folds == 3
     with pytest.raises(ValueError):
       module.get_config('nonsense')
-  assert all_aug.get_config('quick').arms == ('none', 'classic', 'dcgan', 'acgan')
+  assert all_aug.get_config('quick').arms == ('none', 'classic', 'dcgan', 'acgan', 'real')
   assert len(dcgan_aug.get_config('quick').seeds) >= 3
   paper = classic_aug.get_config()
   assert paper.train.epochs == 150 and paper.train.learning_rate == 1e-3
@@ -341,6 +342,33 @@ def test_acgan_arm_end_to_end(tmp_path):
     assert os.listdir(tmp_path / 'gan' / f'acgan_fold{fold}' / 'acgan' / 'checkpoints')
   record = workdir.read_json(str(tmp_path / 'runs' / 'acgan_n16_seed0_fold0.json'))
   assert record['n_train'] == config.synthetic.classic_size + 3 * 16
+
+
+def test_oracle_arm_adds_fresh_phantom_rois(tmp_path):
+  """Arm 'real': the classic set plus, per class, classic variants of fresh phantom ROIs from new
+  patients, one pool per fold shared by seeds and sizes; refused on data that is not the phantom."""
+  config = classic_aug.get_config('smoke')
+  config.progress = False
+  config.arms = ('none', 'classic', 'real')
+  config.synthetic.classic_size = 64
+  config.synthetic.per_class = (8, 16)
+  config.oracle.rois_per_class = 12
+  r = _runner(config, tmp_path / 'w')
+  record = r.run(plan.Run('real', 16, 0, 1), _StopAfter(100))
+  assert record['n_train'] == 64 + 3 * 16
+  images, labels = (np.asarray(a) for a in r.sets.pool('real', 1))
+  assert np.bincount(labels).tolist() == [16, 16, 16] and images.shape == (48, 64, 64, 1)
+  data = r.ctx.ds.images.reshape(len(r.ctx.ds), -1)
+  nearest = np.abs(images.reshape(48, 1, -1) - data[None]).max(-1).min(1)
+  assert nearest.min() > 1e-3                     # none is an ROI of the data set
+  other = np.asarray(r.sets.pool('real', 2)[0])
+  assert not np.array_equal(images, other)        # each fold its own fresh patients
+  assert r.sets.pool('real', 1)[0] is r.sets.pool('real', 1)[0]   # built once per fold
+  results = classifier_job.train_and_evaluate(config, str(tmp_path / 'all'))
+  assert set(results['paired_accuracy']) == {'classic_vs_none', 'real_vs_none', 'real_vs_classic'}
+  config.data.source, config.data.path = 'npz', str(tmp_path / 'x.npz')
+  with pytest.raises(errors.ConfigError, match='real arm draws fresh phantom ROIs'):
+    context.build(config, str(tmp_path / 'npz'))
 
 
 def test_online_classic_augmentation_changes_training(tmp_path):

@@ -93,6 +93,7 @@ def test_lits_tumour_vs_liver_classifier_and_gans(lits_npz, tmp_path, capsys):
   """Two arbitrary class names through the classifier, metrics, report and both GANs."""
   c = all_aug.get_config('smoke')
   c.data.source, c.data.path = 'npz', lits_npz
+  c.arms = ('none', 'classic', 'dcgan', 'acgan')   # the real (oracle) arm needs the phantom
   c.folds = 2
   work = str(tmp_path / 'all')
   rc, out = _run(c, work, capsys)

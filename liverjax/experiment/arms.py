@@ -8,7 +8,9 @@ An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set i
   classic run of that size, same keys) plus N images per class from the arm's ``pool`` for every N
   in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool ``gan``: the
   fold's GAN(s) of the arm's kind (``config.<arm>``), trained on classic variants of the fold's
-  *training* ROIs only (:mod:`liverjax.experiment.training_sets` builds and caches pools).
+  *training* ROIs only. Pool ``oracle`` (arm ``real``): classic variants of fresh phantom ROIs
+  from new patients (``config.oracle``), what a perfect generator would draw; phantom data only.
+  :mod:`liverjax.experiment.training_sets` builds and caches pools.
 
 Adding an arm is adding an entry here (and, for a new kind of pool, its builder in
 ``training_sets.POOLS``). Order matters: each arm is compared, paired, with the ``none`` and
@@ -53,5 +55,6 @@ ARMS = {arm.name: arm for arm in (
     Arm('classic', 'classic'),
     Arm('dcgan', 'synthetic', pool='gan'),
     Arm('acgan', 'synthetic', pool='gan'),
+    Arm('real', 'synthetic', pool='oracle'),
 )}
 GAN_ARMS = tuple(name for name, arm in ARMS.items() if arm.pool == 'gan')

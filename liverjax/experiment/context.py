@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from liverjax.base import errors
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir as wd
 from liverjax.datasets import dataset, sources, splits
@@ -47,6 +48,9 @@ def build(config, workdir: str, ds: dataset.Dataset | None = None,
   (loads the data set unless given; writes nothing)."""
   stopwatch = stopwatch or timing.Stopwatch()
   plan.check_arms(config)
+  if 'real' in config.arms and config.data.source != 'phantom':
+    raise errors.ConfigError(f'config.arms: the real arm draws fresh phantom ROIs, so it needs '
+                             f'data.source=phantom (not {config.data.source!r}); leave it out')
   with stopwatch('data'):
     ds = sources.load(config.data) if ds is None else ds
     folds = splits.stratified_group_kfold(ds.labels, ds.groups, config.folds,

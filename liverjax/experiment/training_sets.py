@@ -13,6 +13,7 @@ import tqdm
 from liverjax import augment
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import padding, workdir as wd
+from liverjax.datasets import phantom
 from liverjax.experiment import gan_trainer, plan
 from liverjax.experiment.arms import ARMS, GAN_ARMS
 from liverjax.experiment.context import Context
@@ -29,7 +30,8 @@ class TrainingSets:
   def __init__(self, ctx: Context):
     self.ctx = ctx
     self._pools, self._trainers = {}, {}
-    self.pools = {'gan': self._gan_pool}   # Arm.pool -> builder(kind, fold) -> (images, labels)
+    # Arm.pool -> builder(kind, fold) -> (images, labels) on the host
+    self.pools = {'gan': self._gan_pool, 'oracle': self._oracle_pool}
 
   def pool(self, kind: str, fold: int) -> tuple[jax.Array, jax.Array]:
     """Returns the (images, labels) pool of arm `kind` for a fold, built on first use:
@@ -67,6 +69,29 @@ class TrainingSets:
     progress.close()
     wd.write_json(diversity_path(ctx.workdir, kind, fold), diversity)
     return images, labels
+
+  def _oracle_pool(self, kind: str, fold: int) -> tuple[np.ndarray, np.ndarray]:
+    """Returns classic variants of fresh phantom ROIs from new patients, per class: min(
+    config.oracle.rois_per_class, max(per_class)) ROIs drawn with the data's phantom settings and
+    seed + oracle.seed_offset + fold, augmented to max(per_class) images as the classic sets are."""
+    ctx, cfg = self.ctx, self.ctx.config
+    n_pool = max(cfg.synthetic.per_class)
+    n_rois = min(int(cfg.oracle.rois_per_class), n_pool)
+    p = cfg.data.phantom
+    fresh = phantom.load_phantom((n_rois,) * ctx.num_classes,
+                                 p.seed + cfg.oracle.seed_offset + fold, p.noise_hu, p.contrast,
+                                 p.overlap)
+    key = jax.random.fold_in(jax.random.key(cfg.oracle.seed_offset), fold)
+    images, labels = [], []
+    for c in range(ctx.num_classes):
+      idx = np.flatnonzero(fresh.labels == c)
+      x, y = ctx.programs.classic_augment(
+          jax.random.fold_in(key, c), jnp.asarray(fresh.images[idx]),
+          jnp.asarray(fresh.labels[idx]), jnp.asarray(fresh.diameter_px[idx], jnp.float32),
+          np.int32(len(idx)), n_pool)
+      images.append(np.asarray(x))
+      labels.append(np.asarray(y))
+    return np.concatenate(images), np.concatenate(labels)
 
   def gan_diversity(self) -> dict:
     """Returns {'<kind>_fold<k>': {class: diversity check}} of every GAN arm's pools (written
