@@ -78,9 +78,10 @@ class TrainingSets:
     n_pool = max(cfg.synthetic.per_class)
     n_rois = min(int(cfg.oracle.rois_per_class), n_pool)
     p = cfg.data.phantom
-    fresh = phantom.load_phantom((n_rois,) * ctx.num_classes,
-                                 p.seed + cfg.oracle.seed_offset + fold, p.noise_hu, p.contrast,
-                                 p.overlap)
+    with ctx.stopwatch('oracle ROIs'):
+      fresh = phantom.load_phantom((n_rois,) * ctx.num_classes,
+                                   p.seed + cfg.oracle.seed_offset + fold, p.noise_hu,
+                                   p.contrast, p.overlap)
     key = jax.random.fold_in(jax.random.key(cfg.oracle.seed_offset), fold)
     images, labels = [], []
     for c in range(ctx.num_classes):
