@@ -10,7 +10,7 @@ from liverjax.base import errors
 from liverjax.report import html, markdown
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REPORT_FILES = ('report.md', 'report.html', 'figures/sweep_classic.png', 'figures/tsne.png')
+REPORT_FILES = ('report.md', 'report.html', 'figures/tsne.png')
 
 
 def _run(*args):
@@ -35,8 +35,12 @@ def test_report_is_rebuilt_from_the_workdir_alone(tmp_path):
     with open(os.path.join(work, name), 'rb') as f:
       assert f.read() == before[name], name
   page = before['report.html'].decode()
-  assert '<table>' in page and '<img src="figures/sweep_classic.png"' in page
-  assert '| classic |' in before['report.md'].decode()
+  assert '<table>' in page and '<img src="figures/tsne.png"' in page
+  text = before['report.md'].decode()
+  assert '| classic |' in text
+  # a one-size sweep is a table row, not a one-point plot
+  assert '| classic | 64 |' in text and 'sweep_classic.png' not in text
+  assert not os.path.exists(os.path.join(work, 'figures', 'sweep_classic.png'))
 
 
 def test_report_of_an_unfinished_workdir_is_one_line(tmp_path):
@@ -70,3 +74,20 @@ def test_collapsed_generators_are_flagged_in_the_report():
   assert '| dcgan_fold0 | metastasis | 90% | 50% | ok | 1.0x |' in text
   results['collapsed_generators'] = []
   assert 'Warning' not in '\n'.join(markdown.diversity(results))
+
+
+def test_the_verdict_answers_first():
+  arms = {'classic': {'size': 1000}, 'dcgan': {'size': 200}, 'acgan': {'size': 500},
+          'real': {'size': 200}}
+  paired = {'classic_vs_none': {'mean_diff': 0.02, 'ci95': [-0.06, 0.1], 'n': 3, 'p_ttest': 0.4},
+            'dcgan_vs_classic': {'mean_diff': -0.066, 'ci95': [-0.115, -0.017], 'n': 3,
+                                 'p_ttest': 0.029},
+            'acgan_vs_classic': {'mean_diff': 0.01, 'ci95': [-0.05, 0.07], 'n': 3, 'p_ttest': 0.6},
+            'real_vs_classic': {'mean_diff': 0.09, 'ci95': [0.02, 0.16], 'n': 3, 'p_ttest': 0.03}}
+  text = '\n'.join(markdown.verdict({'arms': arms, 'paired_accuracy': paired}))
+  assert '**dcgan** (classic + 200 per class) is worse than classic' in text
+  assert '-6.6 points [-11.5, -1.7] over 3 folds' in text
+  assert '**acgan** (classic + 500 per class) is not distinguishable by these folds from' in text
+  assert '**real** (classic + 200 per class) is better than classic' in text
+  assert text.count('\n- **') == 3   # one line per arm against classic; classic_vs_none is not one
+  assert markdown.verdict({'arms': arms, 'paired_accuracy': {}}) == []

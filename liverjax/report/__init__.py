@@ -1,7 +1,8 @@
 """The experiment's report: report.md and report.html in the workdir, with PNG figures.
 
-Sections: data and config; the arms table (accuracy, sensitivity and specificity, macro and micro,
-95% intervals); paired tests between arms; the sweep curves (accuracy vs classic-set size,
+Sections: data and config; the verdict (each arm that adds images against classic augmentation);
+the arms table (accuracy, sensitivity and specificity, macro and micro, 95% intervals); paired
+tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; a t-SNE of the classifier's
 penultimate features for real test ROIs and synthetic images (as the paper's figure).
@@ -33,10 +34,10 @@ def build_markdown(workdir: str) -> str:
   fig_dir = os.path.join(workdir, 'figures')
   if wd.is_writer():
     os.makedirs(fig_dir, exist_ok=True)
-  lines = markdown.header(config, data, results) + markdown.arms(results)
-  sweeps = figures.plot_sweeps(results, fig_dir)
-  if sweeps:
-    lines += ['## Sweeps', ''] + [f'![{os.path.basename(p)}]({p})' for p in sweeps] + ['']
+  lines = markdown.header(config, data, results) + markdown.verdict(results)
+  lines += markdown.arms(results) + markdown.sweeps(results)
+  lines += [f'![{os.path.basename(p)}]({p})' for p in figures.plot_sweeps(results, fig_dir)]
+  lines += ['']
   lines += markdown.confusion(results) + markdown.samples(config, results['classes'])
   lines += markdown.diversity(results) + markdown.fidelity(config, results)
   tsne = figures.plot_tsne(workdir, results['classes'])

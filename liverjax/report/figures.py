@@ -24,14 +24,15 @@ def _savefig(fig, path: str) -> None:
 
 
 def plot_sweeps(results: dict, fig_dir: str) -> list[str]:
-  """Writes the sweep curves as PNG; returns their paths relative to the workdir."""
+  """Writes the sweep curves of arms with two sizes or more as PNG (a one-size sweep is a table
+  row, :func:`liverjax.report.markdown.sweeps`); returns their paths relative to the workdir."""
   out = []
   arms = results['arms']
   panels = [('classic', 'classic augmented set size (images per fold)', 'sweep_classic.png')]
-  panels += [(a, f'{a.upper()} images added per class', f'sweep_{a}.png')
-             for a in ('dcgan', 'acgan') if a in arms]
+  panels += [(a, f'{"fresh real ROIs" if a == "real" else a.upper()} images added per class',
+              f'sweep_{a}.png') for a in arms if a not in ('none', 'classic')]
   for arm, xlabel, name in panels:
-    if arm not in arms or 'sweep' not in arms[arm]:
+    if arm not in arms or len(arms[arm].get('sweep', {})) < 2:
       continue
     sweep = arms[arm]['sweep']
     sizes = sorted(int(s) for s in sweep)

@@ -56,6 +56,34 @@ def arms(results: dict) -> list[str]:
   return lines
 
 
+def verdict(results: dict) -> list[str]:
+  """Returns the answer first: for each arm that adds images, is it better than classic
+  augmentation alone, worse, or not resolved by the folds (the paired interval holds 0)?"""
+  lines = []
+  for name, p in results.get('paired_accuracy', {}).items():
+    arm, ref = name.split('_vs_')
+    if ref != 'classic':
+      continue
+    lo, hi = p['ci95']
+    answer = ('better than' if lo > 0 else 'worse than' if hi < 0 else
+              'not distinguishable by these folds from')
+    lines.append(f'- **{arm}** (classic + {results["arms"][arm]["size"]} per class) is {answer} '
+                 f'classic augmentation alone ({results["arms"]["classic"]["size"]} images): '
+                 f'{100 * p["mean_diff"]:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] over '
+                 f'{p["n"]} folds, paired t p {p["p_ttest"]:.3g}.')
+  if not lines:
+    return []
+  return (['## Verdict', ''] + lines + ['', 'Sizes were picked on the test folds (optimistic); '
+                                        'read the intervals, not the p-values alone.', ''])
+
+
+def sweeps(results: dict) -> list[str]:
+  """Returns every sized arm's sweep as table rows (accuracy per size, mean and interval)."""
+  rows = [[arm, size, _pct(v['accuracy'])] for arm, r in results['arms'].items()
+          for size, v in sorted(r.get('sweep', {}).items(), key=lambda kv: int(kv[0]))]
+  return ['## Sweeps', ''] + _table(['arm', 'size', 'accuracy'], rows) if rows else []
+
+
 def confusion(results: dict) -> list[str]:
   """Returns each arm's confusion matrix (summed over folds and seeds)."""
   classes = results['classes']
