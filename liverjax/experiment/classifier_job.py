@@ -60,7 +60,7 @@ def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
                        disable=not ctx.config.get('progress', True), smoothing=0.05)
   done = {}
   for run in runs:
-    record = wd.read_json(os.path.join(ctx.workdir, 'runs', f'{run.name}.json'))
+    record = wd.read_json(plan.record_path(ctx.workdir, run.name))
     if record is not None:
       done[run] = record
       progress.update(int(np.prod(ctx.schedule(run))))

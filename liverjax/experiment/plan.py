@@ -4,6 +4,7 @@ schedules. A run's results are a function of its (arm, size, seed, fold) and the
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import jax
 
@@ -33,6 +34,16 @@ class Run:
 def run_name(arm: str, size: int, seed: int, fold: int) -> str:
   """Returns the name of one run, used for its files (runs/<name>.json, checkpoints/<name>)."""
   return f'{arm}_n{size}_seed{seed}_fold{fold}'
+
+
+def record_path(workdir: str, name: str) -> str:
+  """Returns where run `name`'s record is written (runs/<name>.json)."""
+  return os.path.join(workdir, 'runs', f'{name}.json')
+
+
+def checkpoint_dir(workdir: str, name: str) -> str:
+  """Returns the folder of run `name`'s checkpoints (checkpoints/<name>)."""
+  return os.path.join(workdir, 'checkpoints', name)
 
 
 def run_key(seed: int, fold: int, size: int) -> jax.Array:

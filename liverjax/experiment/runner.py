@@ -11,7 +11,6 @@ equal those of an uninterrupted run.
 from __future__ import annotations
 
 import dataclasses
-import os
 from typing import Any
 
 import jax
@@ -54,7 +53,7 @@ class Runner:
         classifier.init_state(ctx.model, ctx.tx, jax.random.key(0),
                               jnp.zeros(ctx.ds.images.shape[1:], jnp.float32)),
         mesh_lib.replicated(ctx.mesh))
-    mngr = checkpoints.checkpoint_manager(os.path.join(ctx.workdir, 'checkpoints', name))
+    mngr = checkpoints.checkpoint_manager(plan.checkpoint_dir(ctx.workdir, name))
     epoch, state = checkpoints.restore_latest(mngr, template)
     mngr.close()
     return (None, None) if epoch is None else (epoch, state)
@@ -67,7 +66,7 @@ class Runner:
     mean_image = ctx.programs.mean_image(train_set['image'], n_train)
     state = classifier.init_state(ctx.model, ctx.tx, k_init, mean_image)
     state = jax.device_put(state, mesh_lib.replicated(ctx.mesh))
-    mngr = checkpoints.checkpoint_manager(os.path.join(ctx.workdir, 'checkpoints', run.name))
+    mngr = checkpoints.checkpoint_manager(plan.checkpoint_dir(ctx.workdir, run.name))
     start_epoch, state = checkpoints.restore_latest(mngr, state)
     epochs, steps = ctx.schedule(run)
     return RunState(run=run, train_set=train_set, n_train=n_train, state=state, mngr=mngr,
@@ -86,7 +85,7 @@ class Runner:
               'epochs': r.epochs, 'steps': r.epochs * r.steps, 'n_train': int(r.n_train),
               'n_test': int(len(test_idx)), 'confusion': cm.tolist(),
               **classification.metrics_from_confusion(cm)}
-    wd.write_json(os.path.join(ctx.workdir, 'runs', f'{run.name}.json'), record)
+    wd.write_json(plan.record_path(ctx.workdir, run.name), record)
     return record
 
   def train(self, runs: list[RunState], epoch_fn, state, progress):
