@@ -96,7 +96,8 @@ def load_generator(workdir: str):
   generators = {}
   for name, _ in gan_trainer.model_names(cfg.gan.kind, classes):
     template = gan.init_state(setup, jax.random.key(0))
-    mngr = checkpoints.checkpoint_manager(os.path.join(workdir, 'gan', name, 'checkpoints'))
+    mngr = checkpoints.checkpoint_manager(
+        gan_trainer.checkpoint_dir(os.path.join(workdir, 'gan'), name))
     step, state = checkpoints.restore_latest(mngr, template)
     mngr.close()
     if step is None:

@@ -33,6 +33,11 @@ def model_names(kind: str, classes) -> list[tuple[str, list[int]]]:
   return [('acgan', list(range(len(classes))))]
 
 
+def checkpoint_dir(root: str, name: str) -> str:
+  """Returns the folder of GAN `name`'s checkpoints under root (the job's or a fold's gan/ dir)."""
+  return os.path.join(root, name, 'checkpoints')
+
+
 class GANTrainer:
   """Trains GANs of one setup on device-resident sets, with checkpoints, logs and NaN checks."""
 
@@ -137,7 +142,7 @@ def train_and_sample(trainer: GANTrainer, real: dict, classes, key: jax.Array, c
       train_set = trainer.training_set(k_set, real['image'], real['label'], real['diameter_px'],
                                        cls)
       state = trainer.fit(prefix + name, train_set, k_fit,
-                          os.path.join(ckpt_root, name, 'checkpoints'), progress, cls)
+                          checkpoint_dir(ckpt_root, name), progress, cls)
     g = gan.sampling_generator(state)
     for c in cls:
       real_c = np.asarray(real['image'])[np.asarray(real['label']) == c]
