@@ -90,6 +90,21 @@ def test_an_easy_problem_is_learned_well_above_chance(tmp_path):
   classic = results['arms']['classic']['accuracy']
   assert classic['mean'] > 0.8 and min(classic['per_fold']) > 0.6, classic
   assert results['arms']['none']['accuracy']['mean'] > 0.45
+  fit = results['arms']['classic']['training_fit']
+  assert fit['runs'] == 3 and fit['accuracy'] > 0.9, fit   # it fit its training set
+
+
+def test_runs_that_never_fit_their_training_set_are_counted(tmp_path):
+  """Learning rate 0: the classifier keeps its initial weights, so its last epoch's training
+  accuracy is near chance (1/3) and every run is counted below the fit threshold."""
+  config = no_aug.get_config('smoke')
+  config.progress = False
+  config.train.learning_rate = 0.0
+  results = classifier_job.train_and_evaluate(config, str(tmp_path))
+  fit = results['arms']['none']['training_fit']
+  assert fit['runs'] == 3 and fit['below'] == 3 and fit['accuracy'] < 0.7, fit
+  record = json.load(open(os.path.join(str(tmp_path), 'runs', 'none_n0_seed0_fold0.json')))
+  assert set(record['final_train']) == {'loss', 'accuracy'}
 
 
 def _runner(config, path) -> runner.Runner:

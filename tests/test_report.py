@@ -91,3 +91,15 @@ def test_the_verdict_answers_first():
   assert '**real** (classic + 200 per class) is better than classic' in text
   assert text.count('\n- **') == 3   # one line per arm against classic; classic_vs_none is not one
   assert markdown.verdict({'arms': arms, 'paired_accuracy': {}}) == []
+
+
+def test_arms_that_did_not_fit_their_training_sets_are_warned_of():
+  fit = {'accuracy': 0.62, 'min_accuracy': 0.5, 'loss': 0.9, 'runs': 9, 'below': 7,
+         'threshold': 0.9}
+  results = {'arms': {'none': {'training_fit': dict(fit, below=0, accuracy=0.97)},
+                      'classic': {'training_fit': fit}, 'dcgan': {}}}
+  text = '\n'.join(markdown.training_fit(results))
+  assert '**classic**: 7 of 9 runs ended below 90% training accuracy (mean 62.0%' in text
+  assert '**none**' not in text and '**dcgan**' not in text
+  results['arms']['classic']['training_fit']['below'] = 0
+  assert markdown.training_fit(results) == []

@@ -12,7 +12,8 @@ Writes to the workdir, for the report (:mod:`liverjax.report`) and any later sta
 
   config.json              the resolved config (a re-run must match it, unless config.overwrite)
   data.json                the data set: source, classes, counts, groups, each fold's test ROIs
-  runs/<run>.json          one finished (arm, size, seed, fold) run: confusion matrix and metrics
+  runs/<run>.json          one finished (arm, size, seed, fold) run: confusion matrix, metrics,
+                           last epoch's training loss and accuracy
   checkpoints/<run>/       orbax checkpoints of that run's TrainState (latest kept)
   gan/<kind>_fold<k>/      each fold's GAN checkpoints and the diversity of its pool
   figures/                 data_<class>.png, <kind>_fold<k>/{<class>,real_<class>}.png

@@ -72,8 +72,14 @@ class Runner:
     return RunState(run=run, train_set=train_set, n_train=n_train, state=state, mngr=mngr,
                     start_epoch=start_epoch or 0, epochs=epochs, steps=steps, k_train=k_train)
 
-  def finish(self, r: RunState, state) -> dict:
-    """Evaluates a trained run on its fold's test ROIs, writes and returns its record."""
+  def finish(self, r: RunState, state, last_epoch: dict | None) -> dict:
+    """Evaluates a trained run on its fold's test ROIs, writes and returns its record.
+
+    last_epoch: the mean training loss and accuracy of the run's last epoch (dropout on, on its
+    augmented training set), recorded as 'final_train' so that the summary can tell runs that
+    stopped before fitting their training set; None when no epoch ran here (a run resumed from
+    its last checkpoint).
+    """
     ctx, run = self.ctx, r.run
     test_idx = ctx.folds[run.fold][1]
     with ctx.stopwatch('evaluation'):
@@ -84,14 +90,18 @@ class Runner:
     record = {'arm': run.arm, 'size': run.size, 'seed': run.seed, 'fold': run.fold,
               'epochs': r.epochs, 'steps': r.epochs * r.steps, 'n_train': int(r.n_train),
               'n_test': int(len(test_idx)), 'confusion': cm.tolist(),
+              'final_train': None if last_epoch is None else
+                             {k: float(last_epoch[k]) for k in ('loss', 'accuracy')},
               **classification.metrics_from_confusion(cm)}
     wd.write_json(plan.record_path(ctx.workdir, run.name), record)
     return record
 
   def train(self, runs: list[RunState], epoch_fn, state, progress):
     """Trains runs (one, or several folds stacked for epoch_fn) from their common first epoch to
-    their common last, checkpointing each run; returns the final (stacked) state."""
+    their common last, checkpointing each run; returns the final (stacked) state and each run's
+    last epoch's mean metrics (None for all if no epoch was left to train)."""
     cfg, sw, first = self.ctx.config, self.ctx.stopwatch, runs[0]
+    last = [None] * len(runs)
     progress.update(first.start_epoch * first.steps * len(runs))
     online = first.run.arm == 'classic' and bool(cfg.classic.online)
     try:
@@ -101,8 +111,9 @@ class Runner:
           metrics = jax.device_get(metrics)
         done = epoch + 1
         for i, r in enumerate(runs):
+          mine = metrics if len(runs) == 1 else jax.tree.map(lambda m: m[i], metrics)
+          last[i] = mine
           if done % cfg.train.log_every == 0 or done == first.epochs:
-            mine = metrics if len(runs) == 1 else jax.tree.map(lambda m: m[i], metrics)
             self.ctx.writer.scalars(done, mine, prefix=f'{r.run.name}/train_')
             progress.set_postfix_str(f'{r.run.name} loss {float(mine["loss"]):.3f}')
           if done % cfg.train.checkpoint_every == 0 or done == first.epochs:
@@ -114,13 +125,14 @@ class Runner:
       with sw('checkpointing'):
         for r in runs:
           r.mngr.close()   # waits for the last save to be on disk, also when training raised
-    return state
+    return state, last
 
   def _train_and_finish(self, r: RunState, progress) -> dict:
     epoch = self.ctx.programs.epoch
-    state = self.train([r], lambda s, online: epoch(s, r.train_set, r.n_train, r.k_train, online),
-                       r.state, progress)
-    return self.finish(r, state)
+    state, last = self.train(
+        [r], lambda s, online: epoch(s, r.train_set, r.n_train, r.k_train, online), r.state,
+        progress)
+    return self.finish(r, state, last[0])
 
   def run(self, run: plan.Run, progress) -> dict:
     """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
@@ -143,6 +155,6 @@ class Runner:
     states = [dataclasses.replace(r, state=None) for r in states]
     n_train = prog.stack([r.n_train for r in states])
     k_train = prog.stack([r.k_train for r in states])
-    state = self.train(states, lambda s, online: prog.epoch_folds(
+    state, last = self.train(states, lambda s, online: prog.epoch_folds(
         s, train_set, n_train, k_train, online), state, progress)
-    return [self.finish(r, prog.fold_state(state, i)) for i, r in enumerate(states)]
+    return [self.finish(r, prog.fold_state(state, i), last[i]) for i, r in enumerate(states)]

@@ -11,6 +11,22 @@ from liverjax.experiment import plan
 from liverjax.experiment.arms import ARMS, GAN_ARMS
 from liverjax.experiment.runner import Runner
 
+# A run whose last epoch's mean training accuracy (dropout on) is below this has not fit its
+# training set: its test figures say more about the budget than about the arm.
+FIT_ACCURACY = 0.9
+
+
+def training_fit(runs: list[dict]) -> dict | None:
+  """Returns the mean and lowest last-epoch training accuracy and loss of runs, and how many of
+  them fall below FIT_ACCURACY; None if no run recorded them (records without 'final_train')."""
+  fits = [r['final_train'] for r in runs if r.get('final_train')]
+  if not fits:
+    return None
+  acc = np.asarray([f['accuracy'] for f in fits])
+  return {'accuracy': float(acc.mean()), 'min_accuracy': float(acc.min()),
+          'loss': float(np.mean([f['loss'] for f in fits])), 'runs': len(fits),
+          'below': int(np.sum(acc < FIT_ACCURACY)), 'threshold': FIT_ACCURACY}
+
 
 def summarize(records: list[dict], classes, config) -> dict:
   """Returns the results.json content: one summary per arm (sized arms: best size + sweep) and
@@ -24,6 +40,9 @@ def summarize(records: list[dict], classes, config) -> dict:
              for s in sizes}
     best = max(sizes, key=lambda s: sweep[str(s)]['accuracy']['mean'])
     arms[arm] = dict(sweep[str(best)], size=best)
+    fit = training_fit([r for r in mine if r['size'] == best])
+    if fit is not None:
+      arms[arm]['training_fit'] = fit
     if arm != 'none':
       arms[arm]['selection'] = ('size with the best mean test accuracy over the sweep '
                                 '(as in the paper; optimistic)')

@@ -1,6 +1,7 @@
 """The experiment's report: report.md and report.html in the workdir, with PNG figures.
 
 Sections: data and config; the verdict (each arm that adds images against classic augmentation);
+a warning for arms whose classifiers ended below 90% training accuracy;
 the arms table (accuracy, sensitivity and specificity, macro and micro, 95% intervals); paired
 tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
@@ -35,6 +36,7 @@ def build_markdown(workdir: str) -> str:
   if wd.is_writer():
     os.makedirs(fig_dir, exist_ok=True)
   lines = markdown.header(config, data, results) + markdown.verdict(results)
+  lines += markdown.training_fit(results)
   lines += markdown.arms(results) + markdown.sweeps(results)
   lines += [f'![{os.path.basename(p)}]({p})' for p in figures.plot_sweeps(results, fig_dir)]
   lines += ['']

@@ -77,6 +77,24 @@ def verdict(results: dict) -> list[str]:
                                         'read the intervals, not the p-values alone.', ''])
 
 
+def training_fit(results: dict) -> list[str]:
+  """Returns a warning for each arm whose runs (at its reported size) ended with a training
+  accuracy below the summary's threshold: under-trained classifiers, not a verdict on the arm."""
+  lines = []
+  for arm, r in results['arms'].items():
+    fit = r.get('training_fit')
+    if fit and fit['below']:
+      lines.append(f'- **{arm}**: {fit["below"]} of {fit["runs"]} runs ended below '
+                   f'{100 * fit["threshold"]:.0f}% training accuracy (mean '
+                   f'{100 * fit["accuracy"]:.1f}%, lowest {100 * fit["min_accuracy"]:.1f}%, '
+                   f'loss {fit["loss"]:.3f}; last epoch, dropout on).')
+  if not lines:
+    return []
+  return (['## Warning: classifiers that did not fit their training sets', ''] + lines +
+          ['', 'These runs stopped before fitting what they were shown (config.train.epochs / '
+           'max_steps); their test figures measure the training budget as much as the arm.', ''])
+
+
 def sweeps(results: dict) -> list[str]:
   """Returns every sized arm's sweep as table rows (accuracy per size, mean and interval)."""
   rows = [[arm, size, _pct(v['accuracy'])] for arm, r in results['arms'].items()
