@@ -13,7 +13,8 @@ from ml_collections import config_flags
 
 from liverjax import report
 from liverjax.base import errors
-from liverjax.experiment import classifier_job, gan_job
+from liverjax.experiment import classifier_job, curve_job, gan_job
+from liverjax.report import curve as curve_report
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', None, 'Experiment config file.', lock_config=True)
@@ -33,6 +34,16 @@ def run(config, workdir: str) -> int:
       summary = gan_job.run(config, workdir)
       print(f'{summary["kind"]}: {", ".join(summary["models"])} trained; samples in '
             f'{workdir}/samples/ and {workdir}/samples.npz')
+      return 0
+    if config.get('job', 'classifier') == 'learning_curve':
+      curve = curve_job.run(config, workdir)
+      for point in curve['points']:
+        report.write(curve_job.fraction_dir(workdir, point['fraction']))
+      path = curve_report.write(workdir)
+      for point in curve['points']:
+        print(f'{100 * point["fraction"]:5.0f}%: ' + '  '.join(
+            f'{arm} {r["accuracy"]["mean"]:.3f}' for arm, r in point['arms'].items()))
+      print(f'learning curve: {path}')
       return 0
     results = classifier_job.train_and_evaluate(config, workdir)
     report.write(workdir)

@@ -17,6 +17,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.source = 'phantom'      # phantom | folder | npz | tfds
   c.data.path = ''               # folder root, .npz file, or TFDS name for tfds
   c.data.tfds_data_dir = ''      # TFDS data_dir ('' = TFDS default)
+  c.data.fraction = 1.0          # share of each training fold's patients kept, per class (test
+                                 # folds unchanged; GANs train on the kept ROIs only)
   c.data.phantom = ml_collections.ConfigDict()
   c.data.phantom.counts = (53, 64, 65)   # cyst, metastasis, hemangioma (the paper's counts)
   c.data.phantom.seed = 0

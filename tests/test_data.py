@@ -175,6 +175,26 @@ def test_kfold_keeps_groups_together_and_covers_everything(k, seed):
     np.testing.assert_allclose(share, np.bincount(ph.labels) / len(ph), atol=0.08)
 
 
+def test_a_fraction_of_the_training_patients_is_kept_nested_per_class():
+  ph = phantom.load_phantom()
+  folds = splits.stratified_group_kfold(ph.labels, ph.groups, k=3)
+  kept = {f: splits.keep_fraction(folds, ph.labels, ph.groups, f) for f in (0.25, 0.5, 1.0)}
+  assert kept[1.0] is folds
+  for k, (train, test) in enumerate(folds):
+    for f in (0.25, 0.5):
+      sub, sub_test = kept[f][k]
+      assert sub_test is test and set(sub) <= set(train)
+      for g in set(ph.groups[sub]):   # whole patients: every ROI of a kept patient is kept
+        assert set(np.flatnonzero(ph.groups == g)) & set(train) <= set(sub)
+      for c in range(3):              # each class keeps about its share of its patients
+        n_c = len(set(ph.groups[train][ph.labels[train] == c]))
+        got = len(set(ph.groups[sub][ph.labels[sub] == c]))
+        assert abs(got - f * n_c) <= 1, (f, c, got, n_c)
+    assert set(kept[0.25][k][0]) <= set(kept[0.5][k][0])   # nested
+  with pytest.raises(errors.DataError, match='fraction'):
+    splits.keep_fraction(folds, ph.labels, ph.groups, 0.0)
+
+
 def test_kfold_too_few_groups():
   with pytest.raises(errors.DataError, match='only 2 groups'):
     splits.stratified_group_kfold(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), k=3)

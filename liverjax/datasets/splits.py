@@ -40,3 +40,40 @@ def stratified_group_kfold(labels: np.ndarray, groups: np.ndarray, k: int = 3,
   fold_of_image = assign[inv]
   return [(np.flatnonzero(fold_of_image != f), np.flatnonzero(fold_of_image == f))
           for f in range(k)]
+
+
+def keep_fraction(folds: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray,
+                  groups: np.ndarray, fraction: float,
+                  seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+  """Returns folds whose training parts keep `fraction` of their groups (patients), per class:
+  of the training groups whose (majority) class is c, the first max(1, round(fraction x n_c)) in
+  an order drawn from (seed, fold). Test parts are unchanged. The kept groups are nested: a
+  smaller fraction keeps a subset of a larger one's (a learning curve adds patients, never
+  swaps them)."""
+  if not 0.0 < fraction <= 1.0:
+    raise DataError(f'data.fraction={fraction}: must be in (0, 1]')
+  if fraction == 1.0:
+    return folds
+  labels, groups = np.asarray(labels), np.asarray(groups)
+  out = []
+  for f, (train, test) in enumerate(folds):
+    uniq, inv = np.unique(groups[train], return_inverse=True)
+    counts = np.zeros((len(uniq), int(labels.max()) + 1))
+    np.add.at(counts, (inv, labels[train]), 1)
+    major = counts.argmax(1)
+    rng = np.random.default_rng([seed, f])
+    order = rng.permutation(len(uniq))
+    keep = np.zeros(len(uniq), bool)
+    for c in np.unique(major):
+      mine = order[major[order] == c]
+      keep[mine[:max(1, round(fraction * len(mine)))]] = True
+    out.append((train[keep[inv]], test))
+  return out
+
+
+def experiment_folds(labels: np.ndarray, groups: np.ndarray, data_config,
+                     k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+  """Returns the k grouped, stratified folds, their training parts cut to
+  data_config.fraction (default 1: all) of their patients (:func:`keep_fraction`)."""
+  folds = stratified_group_kfold(labels, groups, k, seed=seed)
+  return keep_fraction(folds, labels, groups, float(data_config.get('fraction', 1.0)), seed)

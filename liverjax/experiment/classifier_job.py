@@ -12,6 +12,7 @@ Writes to the workdir, for the report (:mod:`liverjax.report`) and any later sta
 
   config.json              the resolved config (a re-run must match it, unless config.overwrite)
   data.json                the data set: source, classes, counts, groups, each fold's test ROIs
+                           and its training ROI count (after config.data.fraction)
   runs/<run>.json          one finished (arm, size, seed, fold) run: confusion matrix, metrics,
                            last epoch's training loss and accuracy
   checkpoints/<run>/       orbax checkpoints of that run's TrainState (latest kept)
@@ -47,6 +48,8 @@ def write_data(ctx: context.Context) -> None:
   wd.write_json(os.path.join(ctx.workdir, 'data.json'), {
       'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
       'class_counts': ds.class_counts(), 'n_groups': n_groups,
+      'fraction': float(ctx.config.data.get('fraction', 1.0)),
+      'train_sizes': [len(train) for train, _ in ctx.folds],
       'test_indices': [test.tolist() for _, test in ctx.folds]})
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
                ds.classes, ds.class_counts(), n_groups)

@@ -53,8 +53,8 @@ def build(config, workdir: str, ds: dataset.Dataset | None = None,
                              f'data.source=phantom (not {config.data.source!r}); leave it out')
   with stopwatch('data'):
     ds = sources.load(config.data) if ds is None else ds
-    folds = splits.stratified_group_kfold(ds.labels, ds.groups, config.folds,
-                                          seed=config.split_seed)
+    folds = splits.experiment_folds(ds.labels, ds.groups, config.data, config.folds,
+                                    config.split_seed)
   mesh = mesh_lib.make_mesh(config.get('num_devices') or None)
   mesh_lib.check_batch_size(config.train.batch_size, mesh)
   model = builders.make_classifier(config.model, len(ds.classes))

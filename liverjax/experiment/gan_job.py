@@ -43,7 +43,8 @@ def run(config, workdir: str) -> dict:
     raise errors.ConfigError(f'config.gan.fold={gcfg.fold}: there are only config.folds='
                              f'{config.folds} folds (0..{config.folds - 1}, or -1 for all data)')
   if gcfg.fold >= 0:
-    folds = splits.stratified_group_kfold(ds.labels, ds.groups, config.folds, config.split_seed)
+    folds = splits.experiment_folds(ds.labels, ds.groups, config.data, config.folds,
+                                    config.split_seed)
     train_idx = folds[gcfg.fold][0]
   else:
     train_idx = np.arange(len(ds))

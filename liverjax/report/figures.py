@@ -88,3 +88,25 @@ def plot_tsne(workdir: str, classes: list[str]) -> tuple[str, str] | None:
              f'ROIs of fold 0 (o) and up to 60 synthetic images per class of each GAN arm '
              f'({", ".join(f"{k}: {markers[k]}" for k in kinds[1:]) or "none"}).')
   return os.path.join('figures', 'tsne.png'), caption
+
+
+def plot_learning_curve(curve: dict, fig_dir: str) -> str:
+  """Writes accuracy against the share of training patients kept, one line per arm with 95%
+  intervals (learning_curve.json); returns its path relative to the workdir."""
+  fig, ax = plt.subplots(figsize=(5.5, 3.8), dpi=100)
+  fractions = [p['fraction'] for p in curve['points']]
+  for i, arm in enumerate(curve['arms']):
+    pts = [(p['fraction'], p['arms'][arm]['accuracy']) for p in curve['points']
+           if arm in p['arms']]
+    x = np.asarray([f for f, _ in pts]) * (1 + 0.012 * (i - len(curve['arms']) / 2))   # dodge
+    mean = np.asarray([100 * a['mean'] for _, a in pts])
+    lo = np.asarray([100 * a['ci95'][0] for _, a in pts])
+    hi = np.asarray([100 * a['ci95'][1] for _, a in pts])
+    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt='o-', capsize=3, label=arm)
+  ax.set_xticks(fractions, [f'{100 * f:g}%' for f in fractions])
+  ax.set_xlabel("share of each training fold's patients")
+  ax.set_ylabel('accuracy (%), mean and 95% CI')
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  _savefig(fig, os.path.join(fig_dir, 'learning_curve.png'))
+  return os.path.join('figures', 'learning_curve.png')

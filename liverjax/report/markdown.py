@@ -17,6 +17,13 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
           ['| ' + ' | '.join(r) + ' |' for r in rows] + [''])
 
 
+def _fraction(data: dict) -> str:
+  if data.get('fraction', 1.0) == 1.0:
+    return ''
+  return (f' Training folds keep {100 * data["fraction"]:g}% of their patients (config.data.'
+          f'fraction): {" / ".join(map(str, data["train_sizes"]))} training ROIs per fold.')
+
+
 def header(config: dict, data: dict, results: dict) -> list[str]:
   """Returns the title and the paragraphs on data, protocol and how to read the numbers."""
   folds, seeds = config['folds'], list(config['seeds'])
@@ -25,8 +32,8 @@ def header(config: dict, data: dict, results: dict) -> list[str]:
           f'Data: `{data["source"]}`, {data["n_images"]} ROIs, classes '
           f'{", ".join(data["classes"])} with counts {data["class_counts"]}, {data["n_groups"]} '
           f'groups (patients/lesions). {folds}-fold cross-validation grouped by patient, seeds '
-          f'{seeds}: {len(seeds) * folds} runs per arm and size. Config: `config.json` in this '
-          'folder.', '',
+          f'{seeds}: {len(seeds) * folds} runs per arm and size.{_fraction(data)} Config: '
+          '`config.json` in this folder.', '',
           f'Numbers are percentages: {interval} (the seeds of a fold share its test ROIs, so '
           'folds, not runs, are the units; the interval stays inside [0, 100]). '
           'The paper\'s headline *specificity* (88.4% classic, 92.4% DCGAN) is the **macro** '
