@@ -40,6 +40,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.synthetic.classic_size = 5000        # the classic set that synthetic images are added to
   c.synthetic.per_class = (100, 500, 1000, 2000, 3000, 4000)   # the paper's sweep
   c.synthetic.gan_seed = 0               # GANs are trained once per fold with this seed
+  c.synthetic.quality = True             # judge every pool beside real data (results.json
+                                         # synthetic_quality; evaluation/quality.py)
 
   c.oracle = ml_collections.ConfigDict()   # arm 'real': fresh phantom ROIs instead of GAN images
   c.oracle.rois_per_class = 1000         # fresh ROIs per class and fold (at most the images added)

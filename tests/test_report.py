@@ -103,3 +103,28 @@ def test_arms_that_did_not_fit_their_training_sets_are_warned_of():
   assert '**none**' not in text and '**dcgan**' not in text
   results['arms']['classic']['training_fit']['below'] = 0
   assert markdown.training_fit(results) == []
+
+
+def test_quality_and_oracle_share_tables():
+  from liverjax.report import quality
+  pair = lambda syn, real: {'synthetic': syn, 'real': real}
+  row = {'fd': pair(12.0, 8.0), 'kid': pair(0.5, 0.01), 'precision': pair(0.4, 0.9),
+         'recall': pair(0.1, 0.8), 'density': pair(0.3, 1.0), 'coverage': pair(0.2, 0.85),
+         'memorised_pixels': pair(0.02, 0.05), 'memorised_features': pair(0.6, 0.05),
+         'c2st': pair(0.97, 0.55)}
+  results = {'synthetic_quality': {'dcgan': {'per_class': {'cyst': row}},
+                                   'real': {'per_class': {'cyst': dict(
+                                       row, memorised_pixels=pair(0.9, 0.05))}}}}
+  text = '\n'.join(quality.synthetic_quality(results))
+  assert ('| dcgan | cyst | 12.00 (8.00) | 0.500 (0.010) | 40% (90%) | 10% (80%) | 30% (100%) '
+          '| 20% (85%) | 2% (5%) | 60% (5%) | 0.97 (0.55) |') in text
+  assert 'Warning: real/cyst sit closer to the training ROIs' in text
+  assert quality.synthetic_quality({}) == []
+  diff = lambda m, lo, hi: {'mean_diff': m, 'ci95': [lo, hi], 'n': 3}
+  shares = {'dcgan': {'size': 1000, 'gain': diff(0.02, -0.01, 0.05),
+                      'oracle_gain': diff(0.08, 0.03, 0.13), 'share': 0.25},
+            'acgan': {'size': 1000, 'gain': diff(0.0, -0.02, 0.02),
+                      'oracle_gain': diff(0.01, -0.03, 0.05), 'share': None}}
+  text = '\n'.join(quality.oracle_share({'oracle_share': shares}))
+  assert '| dcgan | 1000 | +2.0 [-1.0, +5.0] | +8.0 [+3.0, +13.0] | 25% |' in text
+  assert '| acgan | 1000 | +0.0 [-2.0, +2.0] | +1.0 [-3.0, +5.0] | n/a' in text

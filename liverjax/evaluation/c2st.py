@@ -25,7 +25,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> dict:
   """Returns {'auc', 'ci95', 'n_real', 'n_synthetic', 'folds'} of telling synthetic (M, D) from
-  real (N, D) feature vectors, scored out of fold. real_groups (N,): ROIs of one group (patient)
+  real (N, D) feature vectors, scored out of fold (folds whose held-out part lacks one side are
+  left out; with fewer than two left, auc is NaN and the interval [0, 1]). real_groups (N,): ROIs of one group (patient)
   stay in one fold; each synthetic image is its own group."""
   real, synthetic = np.asarray(real, np.float64), np.asarray(synthetic, np.float64)
   n, m = len(real), len(synthetic)
@@ -37,10 +38,16 @@ def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> di
   splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
   aucs = []
   for train, test in splitter.split(x, y, groups):
+    if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
+      continue   # few real groups: a fold may hold one side only (no AUC there)
     model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=8, min_samples_leaf=5,
                                            random_state=seed)
     model.fit(x[train], y[train])
     aucs.append(float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
+  if len(aucs) < 2:
+    return {'auc': float('nan'), 'ci95': [0.0, 1.0], 'fold_aucs': aucs, 'n_real': n,
+            'n_synthetic': m, 'folds': len(aucs)}
+  folds = len(aucs)
   mean = float(np.mean(aucs))
   half = float(scipy.stats.t.ppf(0.975, folds - 1) * np.std(aucs, ddof=1) / np.sqrt(folds))
   return {'auc': mean, 'ci95': [max(0.0, mean - half), min(1.0, mean + half)],

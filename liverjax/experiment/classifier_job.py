@@ -19,7 +19,8 @@ Writes to the workdir, for the report (:mod:`liverjax.report`) and any later sta
   gan/<kind>_fold<k>/      each fold's GAN checkpoints and the diversity of its pool
   figures/                 data_<class>.png, <kind>_fold<k>/{<class>,real_<class>}.png
   features/tsne.npz        penultimate features of fold 0's test ROIs and synthetic images
-  results.json             summary over arms (written last of the results, atomically)
+  results.json             summary over arms, GAN checks, the oracle's share, synthetic_quality
+                           (written last of the results, atomically)
   timing.json              wall time per stage (not a result: it varies between machines)
   tensorboard/             training scalars
 """
@@ -34,7 +35,7 @@ import numpy as np
 import tqdm
 
 from liverjax.base import grid, workdir as wd
-from liverjax.experiment import context, features, plan, summary
+from liverjax.experiment import context, features, plan, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 
 
@@ -100,6 +101,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
     fidelity = summary.gan_fidelity(runner, records)
     if fidelity:
       results['gan_fidelity'] = fidelity
+    share = summary.oracle_share(records, config)
+    if share:
+      results['oracle_share'] = share
+    if config.synthetic.get('quality', True):
+      quality = synthetic_quality.synthetic_quality(runner)
+      if quality:
+        results['synthetic_quality'] = quality
     features.write_tsne_features(runner, results)   # every process: a sharded computation
     wd.write_json(os.path.join(workdir, 'results.json'), results)
   ctx.writer.close()

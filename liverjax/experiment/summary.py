@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from liverjax.evaluation import classification
-from liverjax.experiment import plan
+from liverjax.experiment import synthetic_quality
 from liverjax.experiment.arms import ARMS, GAN_ARMS
 from liverjax.experiment.runner import Runner
 
@@ -63,6 +63,40 @@ def summarize(records: list[dict], classes, config) -> dict:
   return {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
 
 
+def oracle_share(records: list[dict], config) -> dict:
+  """Returns {arm: ...}: the gain over classic of each GAN arm and of the oracle (arm real) at one
+  fixed number of images per class (the sweeps' common size nearest the paper's 1,000, not each
+  arm's best), paired over folds, and the share of the oracle's gain that the GAN arm recovers.
+  The share is None when the oracle's gain is not above 0 by its interval (too small for a share
+  to mean anything). Empty without the classic and real arms."""
+  if 'classic' not in config.arms or 'real' not in config.arms:
+    return {}
+  classic = int(config.synthetic.classic_size)
+
+  def folds(arm, size, seeds):
+    return classification.fold_means([r for r in records if r['arm'] == arm and
+                                      r['size'] == size and r['seed'] in seeds])
+
+  out = {}
+  for arm in [a for a in config.arms if a in GAN_ARMS]:
+    sizes = ({r['size'] for r in records if r['arm'] == arm} &
+             {r['size'] for r in records if r['arm'] == 'real'})
+    if not sizes:
+      continue
+    size = min(sizes, key=lambda s: (abs(s - 1000), -s))
+    seeds = set.intersection(*({r['seed'] for r in records if r['arm'] == a} for a in
+                               (arm, 'real', 'classic')))
+    base, gan, real = folds('classic', classic, seeds), folds(arm, size, seeds), folds(
+        'real', size, seeds)
+    common = sorted(set(base) & set(gan) & set(real))
+    gain = classification.paired_test([gan[f] for f in common], [base[f] for f in common])
+    oracle = classification.paired_test([real[f] for f in common], [base[f] for f in common])
+    meaningful = len(common) > 1 and oracle['ci95'][0] > 0
+    out[arm] = {'size': size, 'gain': gain, 'oracle_gain': oracle,
+                'share': gain['mean_diff'] / oracle['mean_diff'] if meaningful else None}
+  return out
+
+
 def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
   """Returns {kind: ...}: how many of each GAN arm's synthetic images a classifier trained on real
   images only assigns to their intended class ("GAN-test", Shmelkov et al. 2018, ECCV: "How good
@@ -89,10 +123,10 @@ def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
   for fold in range(cfg.folds):   # each classifier restored once, for every GAN arm
     if fold not in real_cm:
       continue
-    name = plan.run_name('classic', size, seed, fold)
-    epoch, state = runner.load_classifier(name)
-    if epoch is None:
+    ref = synthetic_quality.reference_classifier(runner, fold)
+    if ref is None:
       continue
+    name, state = ref
     real_test = classification.metrics_from_confusion(real_cm[fold])['sensitivity']
     for kind in kinds:
       images, labels = runner.sets.pool(kind, fold)

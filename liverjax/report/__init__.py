@@ -5,7 +5,8 @@ a warning for arms whose classifiers ended below 90% training accuracy;
 the arms table (accuracy, sensitivity and specificity, macro and micro, 95% intervals); paired
 tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
-per class (fold 0, fixed noise); GAN diversity and class fidelity; a t-SNE of the classifier's
+per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
+gain each GAN arm recovers; every pool's quality beside real data (:mod:`~liverjax.report.quality`); a t-SNE of the classifier's
 penultimate features for real test ROIs and synthetic images (as the paper's figure).
 
 Everything is read from the workdir's files (config.json, data.json, results.json,
@@ -18,7 +19,7 @@ from __future__ import annotations
 import os
 
 from liverjax.base import errors, workdir as wd
-from liverjax.report import figures, html, markdown
+from liverjax.report import figures, html, markdown, quality
 
 
 def _read(workdir: str, name: str) -> dict:
@@ -42,6 +43,7 @@ def build_markdown(workdir: str) -> str:
   lines += ['']
   lines += markdown.confusion(results) + markdown.samples(config, results['classes'])
   lines += markdown.diversity(results) + markdown.fidelity(config, results)
+  lines += quality.oracle_share(results) + quality.synthetic_quality(results)
   tsne = figures.plot_tsne(workdir, results['classes'])
   if tsne is not None:
     lines += markdown.figure('t-SNE of classifier features', *tsne)

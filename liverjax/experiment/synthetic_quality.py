@@ -1,0 +1,103 @@
+"""The quality of every synthetic pool (GAN arms and the oracle), per fold and class, each figure
+beside its real reference (:func:`liverjax.evaluation.quality.class_quality`): results.json's
+``synthetic_quality``.
+
+The feature space is the penultimate layer of the fold's classic run that the synthetic arms build
+on (size config.synthetic.classic_size, first seed): trained on the fold's real training ROIs
+only, no download. Metrics in a space learned from the same training set are relative: they rank
+pools against each other and against real data, they are not absolute.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from liverjax.evaluation import quality
+from liverjax.experiment import plan
+from liverjax.experiment.arms import ARMS
+from liverjax.experiment.runner import Runner
+
+SCALARS = ('fd', 'kid') + quality.PRDC
+
+
+def reference_classifier(runner: Runner, fold: int):
+  """Returns (name, state) of the classic run the synthetic arms of a fold build on, or None
+  when the config has no such run or it has no checkpoint."""
+  cfg = runner.ctx.config
+  size = int(cfg.synthetic.classic_size)
+  if 'classic' not in cfg.arms or size not in [int(s) for s in cfg.classic.sizes]:
+    return None
+  name = plan.run_name('classic', size, int(cfg.seeds[0]), fold)
+  epoch, state = runner.load_classifier(name)
+  return None if epoch is None else (name, state)
+
+
+def _features(runner: Runner, state, images) -> np.ndarray:
+  _, feats = runner.ctx.programs.predict_features(state, jnp.asarray(images))
+  return np.asarray(feats)
+
+
+def synthetic_quality(runner: Runner) -> dict:
+  """Returns {arm: {'folds': [{fold, classifier, per_class: {class: class_quality}}],
+  'per_class': {class: {metric: {'synthetic', 'real'} means over folds}}} for each arm of the
+  config that adds images from a pool; {} without the reference classic runs."""
+  ctx, cfg = runner.ctx, runner.ctx.config
+  arms = [a for a in cfg.arms if ARMS[a].pool]
+  ds, out = ctx.ds, {a: [] for a in arms}
+  for fold in range(cfg.folds):
+    ref = reference_classifier(runner, fold)
+    if ref is None or not arms:
+      continue
+    name, state = ref
+    train_idx, test_idx = ctx.folds[fold]
+    real_f = _features(runner, state, ds.images)
+    refs = {}
+    for arm in arms:
+      images, labels = (np.asarray(a) for a in runner.sets.pool(arm, fold))
+      syn_f = _features(runner, state, images)
+      per_class = {}
+      for c, cname in enumerate(ds.classes):
+        tr, te = train_idx[ds.labels[train_idx] == c], test_idx[ds.labels[test_idx] == c]
+        mine = labels == c
+        if len(te) <= quality.K or mine.sum() < len(te):
+          per_class[cname] = {'skipped': f'{len(te)} test ROIs, {int(mine.sum())} synthetic '
+                                         f'images: needs more than {quality.K} and as many'}
+          continue
+        key = jax.random.key(1000 * fold + c)
+        with ctx.stopwatch('synthetic quality'):
+          if c not in refs:   # the same for every pool of this fold
+            refs[c] = quality.real_reference(real_f[tr], real_f[te], ds.images[tr],
+                                             ds.images[te], key, ds.groups[te])
+          per_class[cname] = quality.class_quality(
+              real_f[tr], real_f[te], syn_f[mine], ds.images[tr], ds.images[te], images[mine],
+              key, test_groups=ds.groups[te], reference=refs[c])
+      out[arm].append({'fold': fold, 'classifier': name, 'per_class': per_class})
+  return {arm: {'folds': folds, 'per_class': _mean_over_folds(folds, ds.classes)}
+          for arm, folds in out.items() if folds}
+
+
+def _nanmean(values) -> float:
+  values = np.asarray(values, np.float64)
+  return float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
+
+
+def _mean_over_folds(folds: list[dict], classes) -> dict:
+  """Returns each class's figures averaged over folds (synthetic means, references)."""
+  out = {}
+  for cname in classes:
+    per = [f['per_class'][cname] for f in folds if 'skipped' not in f['per_class'][cname]]
+    if not per:
+      continue
+    row = {m: {'synthetic': float(np.mean([p[m]['synthetic']['mean'] for p in per])),
+               'real': float(np.mean([p[m]['real'] for p in per]))} for m in SCALARS}
+    for space in ('pixels', 'features'):
+      row[f'memorised_{space}'] = {
+          'synthetic': float(np.mean([p['memorisation'][space]['synthetic'] for p in per])),
+          'real': 0.05}
+    row['c2st'] = {'synthetic': float(np.mean([p['c2st']['synthetic']['auc'] for p in per])),
+                   'real': float(np.mean([p['c2st']['real']['auc'] for p in per])),
+                   'fold_ci95': [p['c2st']['synthetic']['ci95'] for p in per]}
+    out[cname] = row
+  return out

@@ -1,0 +1,70 @@
+"""The report's sections on synthetic images: how much of the oracle's gain each GAN arm
+recovers, and each pool's quality beside real data (results.json ``oracle_share`` and
+``synthetic_quality``)."""
+
+from __future__ import annotations
+
+from liverjax.report.markdown import _table
+
+
+def _diff(p: dict) -> str:
+  return (f'{100 * p["mean_diff"]:+.1f} [{100 * p["ci95"][0]:+.1f}, '
+          f'{100 * p["ci95"][1]:+.1f}]')
+
+
+def oracle_share(results: dict) -> list[str]:
+  """Returns the table of each GAN arm's gain over classic beside the oracle's, at one size."""
+  shares = results.get('oracle_share')
+  if not shares:
+    return []
+  rows = [[arm, str(s['size']), _diff(s['gain']), _diff(s['oracle_gain']),
+           'n/a (oracle gain not above 0)' if s['share'] is None else f'{100 * s["share"]:.0f}%']
+          for arm, s in shares.items()]
+  return (['## Share of the oracle\'s gain', '',
+           'Each GAN arm and the oracle (arm real: fresh phantom ROIs from new patients, what a '
+           'perfect generator would give) at the same number of images per class, fixed in '
+           'advance (the sweeps\' size nearest the paper\'s 1,000), against classic alone; '
+           'points, paired over folds.', ''] +
+          _table(['arm', 'per class', 'arm - classic', 'oracle - classic',
+                  'share of the oracle\'s gain'], rows))
+
+
+def _cell(m: dict, pct: bool = False, digits: int = 2) -> str:
+  f = (lambda v: f'{100 * v:.0f}%') if pct else (lambda v: f'{v:.{digits}f}')
+  return f'{f(m["synthetic"])} ({f(m["real"])})'
+
+
+def synthetic_quality(results: dict) -> list[str]:
+  """Returns the quality table: every pool and class, each figure beside its real reference."""
+  q = results.get('synthetic_quality')
+  if not q:
+    return []
+  rows, better = [], []
+  for arm, r in q.items():
+    for cname, m in r['per_class'].items():
+      rows.append([arm, cname, _cell(m['fd']), _cell(m['kid'], digits=3)] +
+                  [_cell(m[k], pct=True) for k in ('precision', 'recall', 'density',
+                                                   'coverage')] +
+                  [_cell(m['memorised_pixels'], pct=True),
+                   _cell(m['memorised_features'], pct=True), _cell(m['c2st'])])
+      if m['memorised_pixels']['synthetic'] > 0.2 or m['kid']['synthetic'] < m['kid']['real'] - 0.05:
+        better.append(f'{arm}/{cname}')
+  lines = ['## Synthetic image quality', '',
+           'Per pool and class, mean over folds: **synthetic (real reference)**. The reference '
+           'scores the fold\'s real test ROIs (new patients) the same way: what a perfect '
+           'generator would score at this sample size; synthetic figures are means over subsets '
+           'of the test ROIs\' size. Features: the penultimate layer of the fold\'s classic run '
+           '(trained on the same training ROIs, no download), so the figures are relative: '
+           'they rank pools against each other and real data. FD is biased at this n (read it '
+           'beside its reference); KID is unbiased. Precision/recall/density/coverage: k = 5, '
+           'against the training ROIs. Memorised: share closer to a training ROI than 95% of '
+           'new real ROIs are (pixels: over flips, turns and shifts up to 4 px); 5% for a '
+           'perfect generator. C2ST: ROC AUC of a small classifier telling the images from '
+           'real test ROIs (0.5 = indistinguishable; about 20 real ROIs per class and fold: '
+           'little power, per-fold intervals in results.json).', '']
+  lines += _table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
+                   'memorised (px)', 'memorised (feat.)', 'C2ST AUC'], rows)
+  if better:
+    lines += [f'Warning: {", ".join(better)} sit closer to the training ROIs than new real '
+              'ROIs do: copying, not quality beyond real data.', '']
+  return lines

@@ -1,0 +1,94 @@
+"""Synthetic-image quality beside its real reference, on samples with known answers."""
+
+import jax
+import numpy as np
+
+from liverjax.evaluation import memorisation, quality
+
+
+def _blobs(rng, n, size=24):
+  """Smooth random images (N, size, size): each a sum of 3 Gaussian blobs at random places."""
+  yy, xx = np.mgrid[:size, :size]
+  out = np.zeros((n, size, size), np.float32)
+  for i in range(n):
+    for _ in range(3):
+      cy, cx, s = rng.uniform(4, size - 4), rng.uniform(4, size - 4), rng.uniform(2, 5)
+      out[i] += np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * s * s))
+  return out
+
+
+def _quality(train_f, test_f, syn_f, train_px, test_px, syn_px):
+  return quality.class_quality(train_f, test_f, syn_f, train_px, test_px, syn_px,
+                               jax.random.key(0), subsets=10, max_shift=2)
+
+
+def test_a_generator_that_samples_the_data_scores_like_new_real_rois():
+  """Train, test and synthetic drawn from one distribution: each synthetic figure lies near its
+  real reference (within the spread a sample of the test set's size gives), about 5% are
+  'memorised', and a classifier cannot tell them from real (its interval holds 0.5)."""
+  rng = np.random.default_rng(0)
+  f = lambda n: rng.normal(size=(n, 8)).astype(np.float32)
+  out = _quality(f(60), f(20), f(200), _blobs(rng, 60), _blobs(rng, 20), _blobs(rng, 200))
+  assert abs(out['kid']['synthetic']['mean']) < 0.1 and abs(out['kid']['real']) < 0.1
+  for m in ('precision', 'recall', 'coverage'):
+    # a 20-sample proportion: binomial SD <= 0.11; 3 SDs + the subsets' spread
+    assert abs(out[m]['synthetic']['mean'] - out[m]['real']) < 0.35, (m, out[m])
+  assert out['memorisation']['pixels']['synthetic'] < 0.2, out['memorisation']
+  assert out['memorisation']['features']['synthetic'] < 0.2, out['memorisation']
+  lo, hi = out['c2st']['synthetic']['ci95']
+  assert lo <= 0.5 <= hi, out['c2st']
+  assert out['n'] == {'train': 60, 'test': 20, 'synthetic': 200, 'subsets': 10}
+
+
+def test_copies_of_training_rois_are_flagged_as_memorised():
+  """Flipped, turned and shifted training ROIs: every one is closer to a training ROI than
+  nearly all new real ROIs are, in pixels; copies of training features in features."""
+  rng = np.random.default_rng(1)
+  train_px, test_px = _blobs(rng, 40), _blobs(rng, 20)
+  pick = rng.integers(0, 40, 60)
+  syn_px = np.stack([np.roll(memorisation.dihedral(train_px[i])[i % 8], (i % 3 - 1, 1), (0, 1))
+                     for i in pick])
+  train_f = rng.normal(size=(40, 8)).astype(np.float32)
+  syn_f = train_f[pick] + 1e-3 * rng.normal(size=(60, 8)).astype(np.float32)
+  out = _quality(train_f, rng.normal(size=(20, 8)), syn_f, train_px, test_px, syn_px)
+  assert out['memorisation']['pixels']['synthetic'] == 1.0, out['memorisation']
+  assert out['memorisation']['features']['synthetic'] == 1.0
+  assert out['precision']['synthetic']['mean'] == 1.0
+
+
+def test_a_collapsed_generator_loses_recall_and_coverage_and_is_told_apart():
+  rng = np.random.default_rng(2)
+  f = lambda n: rng.normal(size=(n, 8)).astype(np.float32)
+  one = f(1) + 0.01 * f(100)   # every image nearly the same
+  px = _blobs(rng, 100)
+  out = _quality(f(60), f(20), one, _blobs(rng, 60), _blobs(rng, 20), px)
+  assert out['recall']['synthetic']['mean'] < 0.2 < out['recall']['real']
+  assert out['coverage']['synthetic']['mean'] < 0.2 < out['coverage']['real']
+  assert out['c2st']['synthetic']['auc'] > 0.9 and out['c2st']['real']['auc'] < 0.8
+  assert out['kid']['synthetic']['mean'] > 10 * max(out['kid']['real'], 0.01)
+
+
+def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
+  """The oracle pool (classic variants of fresh phantom ROIs) through the whole path: per fold
+  and class, beside the same real reference; never copies of training ROIs."""
+  from configs import all_aug
+  from liverjax.experiment import classifier_job
+  from liverjax.report import quality as quality_report
+  config = all_aug.get_config('smoke')
+  config.progress = False
+  config.arms = ('none', 'classic', 'real')
+  config.data.phantom.counts = (24, 24, 24)
+  config.synthetic.per_class = (8, 16)
+  results = classifier_job.train_and_evaluate(config, str(tmp_path))
+  q = results['synthetic_quality']['real']
+  assert [f['fold'] for f in q['folds']] == [0, 1, 2]
+  for fold in q['folds']:
+    assert fold['classifier'] == f'classic_n64_seed0_fold{fold["fold"]}'
+    for cname, m in fold['per_class'].items():
+      assert m['n']['synthetic'] == 16 and m['n']['test'] > 5, (cname, m['n'])
+      assert m['memorisation']['pixels']['synthetic'] <= 0.5, m['memorisation']
+      assert 0.0 <= m['c2st']['synthetic']['auc'] <= 1.0
+  assert set(q['per_class']) == {'cyst', 'metastasis', 'hemangioma'}
+  assert 'oracle_share' not in results   # no GAN arm to share the oracle's gain
+  text = '\n'.join(quality_report.synthetic_quality(results))
+  assert text.count('\n| real | ') == 3
