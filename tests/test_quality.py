@@ -1,5 +1,8 @@
 """Synthetic-image quality beside its real reference, on samples with known answers."""
 
+import json
+import os
+
 import jax
 import numpy as np
 
@@ -92,3 +95,18 @@ def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
   assert 'oracle_share' not in results   # no GAN arm to share the oracle's gain
   text = '\n'.join(quality_report.synthetic_quality(results))
   assert text.count('\n| real | ') == 3
+
+  # The tool recomputes it from the workdir alone (pools rebuilt from their seeds)
+  from liverjax.tools import quality as quality_tool
+  path = os.path.join(str(tmp_path), 'results.json')
+  saved = json.load(open(path))
+  del saved['synthetic_quality']
+  json.dump(saved, open(path, 'w'))
+  again = quality_tool.judge(str(tmp_path))['synthetic_quality']['real']
+  for f0, f1 in zip(q['folds'], again['folds']):
+    for cname in f0['per_class']:
+      a, b = f0['per_class'][cname], f1['per_class'][cname]
+      assert a['memorisation'] == b['memorisation'] and a['n'] == b['n']
+      np.testing.assert_allclose(a['fd']['synthetic']['mean'], b['fd']['synthetic']['mean'],
+                                 rtol=1e-4)
+  assert 'Synthetic image quality' in open(os.path.join(str(tmp_path), 'report.md')).read()

@@ -116,7 +116,7 @@ def test_quality_and_oracle_share_tables():
                                    'real': {'per_class': {'cyst': dict(
                                        row, memorised_pixels=pair(0.9, 0.05))}}}}
   text = '\n'.join(quality.synthetic_quality(results))
-  assert ('| dcgan | cyst | 12.00 (8.00) | 0.500 (0.010) | 40% (90%) | 10% (80%) | 30% (100%) '
+  assert ('| dcgan | cyst | 12 (8) | 0.5 (0.01) | 40% (90%) | 10% (80%) | 30% (100%) '
           '| 20% (85%) | 2% (5%) | 60% (5%) | 0.97 (0.55) |') in text
   assert 'Warning: real/cyst sit closer to the training ROIs' in text
   assert quality.synthetic_quality({}) == []

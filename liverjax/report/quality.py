@@ -29,8 +29,8 @@ def oracle_share(results: dict) -> list[str]:
                   'share of the oracle\'s gain'], rows))
 
 
-def _cell(m: dict, pct: bool = False, digits: int = 2) -> str:
-  f = (lambda v: f'{100 * v:.0f}%') if pct else (lambda v: f'{v:.{digits}f}')
+def _cell(m: dict, pct: bool = False) -> str:
+  f = (lambda v: f'{100 * v:.0f}%') if pct else (lambda v: f'{v:.3g}')
   return f'{f(m["synthetic"])} ({f(m["real"])})'
 
 
@@ -42,7 +42,7 @@ def synthetic_quality(results: dict) -> list[str]:
   rows, better = [], []
   for arm, r in q.items():
     for cname, m in r['per_class'].items():
-      rows.append([arm, cname, _cell(m['fd']), _cell(m['kid'], digits=3)] +
+      rows.append([arm, cname, _cell(m['fd']), _cell(m['kid'])] +
                   [_cell(m[k], pct=True) for k in ('precision', 'recall', 'density',
                                                    'coverage')] +
                   [_cell(m['memorised_pixels'], pct=True),
@@ -66,5 +66,7 @@ def synthetic_quality(results: dict) -> list[str]:
                    'memorised (px)', 'memorised (feat.)', 'C2ST AUC'], rows)
   if better:
     lines += [f'Warning: {", ".join(better)} sit closer to the training ROIs than new real '
-              'ROIs do: copying, not quality beyond real data.', '']
+              'ROIs do: copies of training ROIs, or images smoother than real ones (the oracle '
+              'pool, classic variants of fresh ROIs, shows how much the interpolation of '
+              'rotations and scalings alone does), not quality beyond real data.', '']
   return lines
