@@ -2,8 +2,8 @@
 
 Variants: no suffix = the paper's protocol (classic sweep 500..15,000; classic 5,000 + 100..4,000
 ACGAN images per class; GANs with the paper's settings, trained per fold on that fold's training
-ROIs); `:quick` = about 5 minutes on a 2-core CPU (see configs/common.py:aug_experiment);
-`:smoke` = seconds, for tests.
+ROIs); `:quick` = dcgan_aug.py:quick's classifier budget, one ACGAN per fold (see
+configs/common.py:aug_experiment); `:smoke` = seconds, for tests.
 """
 
 from configs import common

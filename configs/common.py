@@ -166,20 +166,19 @@ def gan_job(kind: str, arg=None) -> ml_collections.ConfigDict:
 def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDict:
   """Returns the synthetic-augmentation experiment with GAN arms `kinds` for variant arg.
 
-  No arg: the paper's protocol. 'quick': minutes on a 2-core CPU (narrower classifier, classic
-  set of 1000, 200 synthetic images per class, gan_quick's GANs trained 120 steps per model, 3
-  seeds): far too little GAN training to expect the paper's gain (README, What the main job
-  gives). 'smoke': seconds, for tests.
+  No arg: the paper's protocol. 'quick': about 20 minutes on a 2-core CPU (quick_classifier's
+  budget with a narrower classifier, classic set of 1000, 200 synthetic images per class,
+  gan_quick's GANs trained 120 steps per model): far too little GAN training to expect the
+  paper's gain (README, What the main job gives). 'smoke': seconds, for tests.
   """
   c = base_config()
   c.arms = ('none', 'classic') + tuple(kinds)
   for kind in kinds:
     c[kind] = gan_config(kind)
   if arg == 'quick':
-    c.seeds = (0, 1, 2)
+    c = quick_classifier(c)
     c.model.features = (16, 32, 64)
     c.model.dense = 128
-    c.train.max_steps = 80
     c.classic.sizes = (1000,)
     c.synthetic.classic_size = 1000
     c.synthetic.per_class = (200,)
@@ -198,6 +197,17 @@ def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDic
       c[kind] = gan_smoke(c[kind])
   elif arg:
     raise ValueError(f'unknown variant {arg!r}: use smoke, quick or nothing')
+  return c
+
+
+def quick_classifier(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Returns c with the :quick classifier budget: 2 seeds, each run capped at 600 SGD steps (at
+  most 150 epochs: `none` gets 300) at learning rate 0.01 (the paper: 150 epochs at 1e-3). Chosen
+  on phantom seed 1, never on the reported seed 0, as the smallest budget tried whose classic runs
+  all end above 90% training accuracy (benchmarks/README.md, Quick classifier budget)."""
+  c.seeds = (0, 1)
+  c.train.max_steps = 600
+  c.train.learning_rate = 0.01
   return c
 
 

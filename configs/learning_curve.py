@@ -4,7 +4,8 @@ fold's patients (liverjax/experiment/curve_job.py), plotted with intervals in le
 At a share f, each GAN trains on the kept ROIs only, and the images added per class
 (synthetic.per_class) and the oracle's fresh ROIs (oracle.rois_per_class) are f times the
 configured ones (curve.scale_added); classic set sizes stay. Variants: no suffix = the paper's
-protocol at each share (for a GPU); `:quick` = dcgan_aug.py:quick at each share, 2 seeds;
+protocol at each share (for a GPU); `:quick` = dcgan_aug.py:quick and the real arm at each
+share (about three times dcgan_aug.py:quick);
 `:smoke` = seconds, for tests. The real arm needs the phantom; on other data leave it out:
 --config.arms="('none','classic','dcgan')".
 """
@@ -21,8 +22,6 @@ def get_config(arg=None):
   c.curve = ml_collections.ConfigDict()
   c.curve.fractions = (0.25, 0.5, 1.0)
   c.curve.scale_added = True
-  if arg == 'quick':
-    c.seeds = (0, 1)
-  elif arg == 'smoke':
+  if arg == 'smoke':
     c.curve.fractions = (0.5, 1.0)
   return c

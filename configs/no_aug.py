@@ -1,7 +1,8 @@
 """The paper's baseline: the classifier on the real training ROIs only (arm 'none').
 
 Variants: ``no_aug.py`` = the paper's protocol (150 epochs, 3 folds); ``:quick`` = a few minutes on
-a 2-core CPU (3 folds x 2 seeds, 150 epochs of 2 steps each); ``:smoke`` = seconds, for tests.
+a 2-core CPU (3 folds x 2 seeds, 150 epochs of 2 steps each at common.quick_classifier's learning
+rate); ``:smoke`` = seconds, for tests.
 """
 
 from configs import common
@@ -11,7 +12,7 @@ def get_config(arg=None):
   c = common.base_config()
   c.arms = ('none',)
   if arg == 'quick':
-    c.seeds = (0, 1)
+    c = common.quick_classifier(c)
   elif arg == 'smoke':
     c = common.smoke(c)
   elif arg:

@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from configs import acgan_aug, all_aug, classic_aug, dcgan_aug, no_aug
+from configs import acgan_aug, all_aug, classic_aug, dcgan_aug, learning_curve, no_aug
 from liverjax import report
 from liverjax.base import errors
 from liverjax.base import mesh as mesh_lib
@@ -181,14 +181,15 @@ def test_vmapped_folds_equal_fold_by_fold_and_resume(tmp_path):
 
 
 def test_configs_have_three_variants():
-  for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug):
+  for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug, learning_curve):
     for arg in (None, 'quick', 'smoke'):
       c = module.get_config(arg)
       assert c.train.batch_size > 0 and c.folds == 3
     with pytest.raises(ValueError):
       module.get_config('nonsense')
   assert all_aug.get_config('quick').arms == ('none', 'classic', 'dcgan', 'acgan', 'real')
-  assert len(dcgan_aug.get_config('quick').seeds) >= 3
+  quick = dcgan_aug.get_config('quick')
+  assert len(quick.seeds) >= 2 and quick.train.max_steps == 600   # common.quick_classifier
   paper = classic_aug.get_config()
   assert paper.train.epochs == 150 and paper.train.learning_rate == 1e-3
   assert paper.train.batch_size == 64 and paper.train.nesterov

@@ -109,4 +109,6 @@ def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
       assert a['memorisation'] == b['memorisation'] and a['n'] == b['n']
       np.testing.assert_allclose(a['fd']['synthetic']['mean'], b['fd']['synthetic']['mean'],
                                  rtol=1e-4)
-  assert 'Synthetic image quality' in open(os.path.join(str(tmp_path), 'report.md')).read()
+  text = open(os.path.join(str(tmp_path), 'report.md')).read()
+  assert 'Synthetic image quality' in text and '](figures/closest_real.png)' in text
+  assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'closest_real.png')) > 1000

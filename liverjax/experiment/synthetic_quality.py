@@ -10,10 +10,13 @@ pools against each other and against real data, they are not absolute.
 
 from __future__ import annotations
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from liverjax.base import grid
 from liverjax.evaluation import quality
 from liverjax.experiment import plan
 from liverjax.experiment.arms import ARMS
@@ -74,8 +77,29 @@ def synthetic_quality(runner: Runner) -> dict:
               real_f[tr], real_f[te], syn_f[mine], ds.images[tr], ds.images[te], images[mine],
               key, test_groups=ds.groups[te], reference=refs[c])
       out[arm].append({'fold': fold, 'classifier': name, 'per_class': per_class})
+      if fold == 0:
+        _closest_pairs(ctx, arm, per_class, images, labels, train_idx)
   return {arm: {'folds': folds, 'per_class': _mean_over_folds(folds, ds.classes)}
           for arm, folds in out.items() if folds}
+
+
+def closest_pairs_path(workdir: str, arm: str) -> str:
+  return os.path.join(workdir, 'figures', f'closest_{arm}.png')
+
+
+def _closest_pairs(ctx, arm, per_class, images, labels, train_idx) -> None:
+  """Writes figures/closest_<arm>.png: per class (rows), the fold's 4 synthetic images nearest
+  to a training ROI, each followed by that ROI (best flip, turn and shift not applied)."""
+  ds, rows = ctx.ds, []
+  for c, cname in enumerate(ds.classes):
+    m = per_class[cname]
+    if 'skipped' in m:
+      continue
+    syn = images[labels == c][m['memorisation']['closest']]
+    train = ds.images[train_idx[ds.labels[train_idx] == c]][m['memorisation']['closest_train']]
+    rows.append(np.stack([syn, train], 1).reshape((-1,) + syn.shape[1:]))
+  if rows:
+    grid.save_grid(closest_pairs_path(ctx.workdir, arm), np.concatenate(rows), ncol=8, scale=2)
 
 
 def _nanmean(values) -> float:

@@ -43,7 +43,7 @@ def build_markdown(workdir: str) -> str:
   lines += ['']
   lines += markdown.confusion(results) + markdown.samples(config, results['classes'])
   lines += markdown.diversity(results) + markdown.fidelity(config, results)
-  lines += quality.oracle_share(results) + quality.synthetic_quality(results)
+  lines += quality.oracle_share(results) + quality.synthetic_quality(results, workdir)
   tsne = figures.plot_tsne(workdir, results['classes'])
   if tsne is not None:
     lines += markdown.figure('t-SNE of classifier features', *tsne)
