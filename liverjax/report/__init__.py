@@ -52,9 +52,4 @@ def build_markdown(workdir: str) -> str:
 
 def write(workdir: str) -> str:
   """Writes report.md and report.html into the workdir (process 0); returns the Markdown path."""
-  path = os.path.join(workdir, 'report.md')
-  if not wd.is_writer():
-    return path
-  md = build_markdown(workdir)
-  wd.write_text(os.path.join(workdir, 'report.html'), html.to_html(md))
-  return wd.write_text(path, md)
+  return html.write_pair(workdir, 'report', build_markdown)

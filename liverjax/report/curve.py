@@ -44,9 +44,4 @@ def build_markdown(workdir: str) -> str:
 
 def write(workdir: str) -> str:
   """Writes learning_curve.md and learning_curve.html (process 0); returns the Markdown path."""
-  path = os.path.join(workdir, 'learning_curve.md')
-  if not wd.is_writer():
-    return path
-  md = build_markdown(workdir)
-  wd.write_text(os.path.join(workdir, 'learning_curve.html'), html.to_html(md))
-  return wd.write_text(path, md)
+  return html.write_pair(workdir, 'learning_curve', build_markdown)
