@@ -2,7 +2,8 @@
 
 Sections: data and config; the verdict (each arm that adds images against classic augmentation);
 a warning for arms whose classifiers ended below 90% training accuracy;
-the arms table (accuracy, sensitivity and specificity, macro and micro, 95% intervals); paired
+the arms table (accuracy, sensitivity and specificity, macro and micro, 95% intervals); the
+phantom's ceiling beside them, where ``ceiling.json`` exists (:mod:`liverjax.tools.ceiling`); paired
 tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
@@ -38,7 +39,9 @@ def build_markdown(workdir: str) -> str:
     os.makedirs(fig_dir, exist_ok=True)
   lines = markdown.header(config, data, results) + markdown.verdict(results)
   lines += markdown.training_fit(results)
-  lines += markdown.arms(results) + markdown.sweeps(results)
+  lines += markdown.arms(results)
+  lines += quality.headroom(results, wd.read_json(os.path.join(workdir, 'ceiling.json')))
+  lines += markdown.sweeps(results)
   lines += [f'![{os.path.basename(p)}]({p})' for p in figures.plot_sweeps(results, fig_dir)]
   lines += ['']
   lines += markdown.confusion(results) + markdown.samples(config, results['classes'])

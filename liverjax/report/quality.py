@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from liverjax.report.markdown import _table
+from liverjax.report.markdown import _pct, _table
 
 
 def _diff(p: dict) -> str:
@@ -78,4 +78,30 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
       lines += [f'**{arm}**, fold 0: per class (rows), the 4 images nearest to a training ROI, '
                 'each followed by that ROI (compared over flips, turns and shifts; shown '
                 'unaligned)', '', f'![closest pairs, {arm}]({name})', '']
+  return lines
+
+
+def headroom(results: dict, ceiling: dict | None) -> list[str]:
+  """Returns the arms beside the phantom's ceiling (ceiling.json of python -m
+  liverjax.tools.ceiling), if it was measured: how far each arm is from what plentiful real data
+  gives this classifier."""
+  if not ceiling:
+    return []
+  rows = [[arm, str(r.get('size', 0)), _pct(r['accuracy'])] for arm, r in results['arms'].items()]
+  for n, r in sorted(ceiling['per_n'].items(), key=lambda kv: int(kv[0])):
+    rows.append([f'ceiling: {n} fresh ROIs', f'best epoch {r["best_epoch"]} of {r["epochs"]}',
+                 _pct(r['accuracy'])])
+  lines = ['## Headroom: the phantom\'s ceiling', '',
+           'The same classifier trained on plentiful fresh phantom ROIs (new patients, no '
+           'augmentation), early-stopped on fresh validation ROIs, tested on the same folds: '
+           'what more real data could give (`python -m liverjax.tools.ceiling`).', '']
+  lines += _table(['arm', 'size', 'accuracy'], rows)
+  sat = ceiling.get('saturation')
+  if sat:
+    lo, hi = sat['ci95']
+    verdict = ('saturated: the folds do not resolve a gain' if lo <= 0 <= hi else
+               'not saturated: the ceiling is a lower bound' if lo > 0 else
+               'lower with more ROIs (noise in early stopping)')
+    lines += [f'{ceiling["rois"]} vs {sat["fewer"]} ROIs: {100 * sat["mean_diff"]:+.1f} points '
+              f'[{100 * lo:+.1f}, {100 * hi:+.1f}], {verdict}.', '']
   return lines
