@@ -115,6 +115,35 @@ def _draw_vessels(rng, n_px: int, pixel_mm: float, n_vessels: int) -> np.ndarray
   return vmap
 
 
+def _parenchyma(rng, n_px: int, px: float, liver_hu: float) -> tuple[np.ndarray, np.ndarray]:
+  """Returns (HU, vessel mask) of an n_px square of parenchyma: enhancement varies per patient
+  (contrast timing), plus slow shading; 1-3 vessels (drawn in by the caller)."""
+  hu = liver_hu + _correlated_noise(rng, (n_px, n_px), 12.0 / px, 6.0)
+  vessels = _draw_vessels(rng, n_px, px, n_vessels=rng.integers(1, 4))
+  return hu, vessels
+
+
+def parenchyma_patches(n: int, side_mm: float, pixel_mm: float, seed: int = 0,
+                       cfg: PhantomConfig = PhantomConfig()) -> np.ndarray:
+  """Returns n windowed squares of lesion-free phantom parenchyma (n, k, k) in [0, 1], each
+  side_mm wide: rendered as the ROIs' parenchyma is (vessels, scanner noise; a new patient each)
+  at cfg.pixel_mm, then area-averaged to pixel_mm (as a coarser scanner grid integrates), so its
+  texture can be compared with real CT at that CT's own spacing."""
+  rng = np.random.default_rng(seed)
+  n_px = int(round(side_mm / cfg.pixel_mm))
+  k = max(2, int(round(side_mm / pixel_mm)))
+  out = []
+  for _ in range(n):
+    liver_hu, vessel_hu = rng.uniform(95, 125), rng.uniform(170, 210)
+    hu, vessels = _parenchyma(rng, n_px, cfg.pixel_mm, liver_hu)
+    hu = hu + (vessel_hu - liver_hu) * vessels
+    hu = hu + _correlated_noise(rng, (n_px, n_px), 0.7 / cfg.pixel_mm,
+                                cfg.noise_hu * rng.uniform(0.7, 1.3))
+    small = Image.fromarray(hu.astype(np.float32), mode='F').resize((k, k), Image.Resampling.BOX)
+    out.append(window_hu(np.asarray(small), *cfg.window))
+  return np.stack(out)
+
+
 def _lesion_radius_field(rng, n_px, centre, radius_px, lobulation, elongation):
   """Returns (signed distance to a lobulated elliptic boundary in px, normalised radius r/R(theta))."""
   yy, xx = np.mgrid[0:n_px, 0:n_px].astype(np.float64)
@@ -141,11 +170,8 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
   centre = np.array([n_px / 2, n_px / 2]) + rng.normal(0, 0.04 * n_px, 2)
   radius_px = d_mm / 2 / px
 
-  # Parenchyma: enhancement varies per patient (contrast timing), plus slow shading.
-  liver_hu = patient['liver_hu']
-  hu = liver_hu + _correlated_noise(rng, (n_px, n_px), 12.0 / px, 6.0)
-  vessels = _draw_vessels(rng, n_px, px, n_vessels=rng.integers(1, 4))
-  vessel_hu = patient['vessel_hu']
+  liver_hu, vessel_hu = patient['liver_hu'], patient['vessel_hu']
+  hu, vessels = _parenchyma(rng, n_px, px, liver_hu)
 
   atypical = rng.uniform() < cfg.overlap
   if cls == 'cyst':
