@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from liverjax.datasets import phantom
+from liverjax.datasets import phantom_parenchyma
 from liverjax.evaluation import realism
 
 
@@ -41,8 +41,8 @@ def test_a_classifier_tells_textures_apart_only_when_they_differ():
 
 
 def test_phantom_parenchyma_at_a_coarser_spacing():
-  fine = phantom.parenchyma_patches(4, 24.0, 0.75, seed=3)
-  coarse = phantom.parenchyma_patches(4, 24.0, 3.0, seed=3)
+  fine = phantom_parenchyma.parenchyma_patches(4, 24.0, 0.75, seed=3)
+  coarse = phantom_parenchyma.parenchyma_patches(4, 24.0, 3.0, seed=3)
   assert fine.shape == (4, 32, 32) and coarse.shape == (4, 8, 8)
   # area averaging: the same patients, the same mean level; neighbours 3 mm apart are less
   # alike than neighbours 0.75 mm apart

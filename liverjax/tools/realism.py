@@ -3,7 +3,7 @@
 
 Cuts non-overlapping squares of side_mm that lie wholly inside the liver (mask == liver_label,
 so lesions are excluded) from every axial slice of a CT volume, windowed W350/L40 to [0, 1]; renders
-as many squares of lesion-free phantom parenchyma (:func:`liverjax.datasets.phantom.
+as many squares of lesion-free phantom parenchyma (:func:`liverjax.datasets.phantom_parenchyma.
 parenchyma_patches`, the phantom's default settings or --noise_hu) area-averaged to the CT's own
 pixel spacing, so texture is compared at matched spacing; and prints both sets' statistics and a
 classifier's ROC AUC for telling them apart (:mod:`liverjax.evaluation.realism`). Groups for the
@@ -19,7 +19,7 @@ import numpy as np
 from absl import app, flags
 
 from liverjax.base import errors
-from liverjax.datasets import dataset, phantom, volumes
+from liverjax.datasets import dataset, phantom, phantom_parenchyma, volumes
 from liverjax.evaluation import realism
 
 FLAGS = flags.FLAGS
@@ -66,7 +66,7 @@ def run(volume_path: str, mask_path: str, liver_label: int, spacing, side_mm: fl
   if len(real) < 10:
     raise errors.DataError(f'{mask_path}: only {len(real)} squares of {side_mm} mm lie wholly '
                            f'inside label {liver_label}; use a smaller --side_mm')
-  ph = phantom.parenchyma_patches(len(real), side_px * pixel_mm, pixel_mm, seed,
+  ph = phantom_parenchyma.parenchyma_patches(len(real), side_px * pixel_mm, pixel_mm, seed,
                                   phantom.PhantomConfig(noise_hu=noise_hu))
   out = realism.compare(real, ph, slices)
   out.update(pixel_mm=pixel_mm, side_px=side_px, phantom={'noise_hu': noise_hu, 'seed': seed})
