@@ -31,8 +31,8 @@ def oracle_share(results: dict) -> list[str]:
                   'share of the oracle\'s gain'], rows))
 
 
-def _cell(m: dict, pct: bool = False) -> str:
-  f = (lambda v: f'{100 * v:.0f}%') if pct else (lambda v: f'{v:.3g}')
+def _cell(m: dict, pct: bool = False, fmt: str = '.3g') -> str:
+  f = (lambda v: f'{100 * v:.0f}%') if pct else (lambda v: f'{v:{fmt}}')
   return f'{f(m["synthetic"])} ({f(m["real"])})'
 
 
@@ -49,7 +49,7 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
                   [_cell(m[k], pct=True) for k in ('precision', 'recall', 'density',
                                                    'coverage')] +
                   [_cell(m['memorised_pixels'], pct=True),
-                   _cell(m['memorised_features'], pct=True), _cell(m['c2st'])])
+                   _cell(m['memorised_features'], pct=True), _cell(m['c2st'], fmt='.2f')])
       if max(m['memorised_pixels']['synthetic'], m['memorised_features']['synthetic']) > 0.2:
         better.append(f'{arm}/{cname}')   # 4x what a perfect generator scores
   lines = ['## Synthetic image quality', '',
