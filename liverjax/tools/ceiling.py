@@ -16,6 +16,7 @@ Only for experiments on the phantom, whose generator can draw fresh patients. Ru
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 
@@ -77,6 +78,8 @@ def train_ceiling(config, train_images, train_labels, val, max_epochs: int, pati
     acc = float(np.mean(predict(state, val.images) == val.labels))
     curve.append({'epoch': epoch, 'val_accuracy': acc,
                   'train_accuracy': float(metrics['accuracy'])})
+    logging.info('ceiling, %d ROIs: epoch %d, validation accuracy %.3f', len(train_labels), epoch,
+                 acc)
     if acc > best_acc:
       best, best_acc, best_epoch = state, acc, epoch
     elif epoch - best_epoch >= patience:
@@ -121,6 +124,7 @@ def run(workdir: str, rois: int, check_rois: int, max_epochs: int, patience: int
 
 def main(argv):
   del argv
+  logging.getLogger().setLevel(logging.INFO)
   try:
     out = run(FLAGS.workdir, FLAGS.rois, FLAGS.check_rois, FLAGS.max_epochs, FLAGS.patience)
   except errors.LiverjaxError as e:
