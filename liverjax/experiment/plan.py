@@ -46,6 +46,12 @@ def checkpoint_dir(workdir: str, name: str) -> str:
   return os.path.join(workdir, 'checkpoints', name)
 
 
+def last_epoch_path(workdir: str, name: str) -> str:
+  """Returns where run `name`'s latest checkpointed epoch's training metrics are kept (beside its
+  checkpoints), so that a run resumed at its last epoch still records them."""
+  return os.path.join(workdir, 'checkpoints', f'{name}.last_epoch.json')
+
+
 def run_key(seed: int, fold: int, size: int) -> jax.Array:
   """Returns the PRNG key of one run: a function of (seed, fold, size) only."""
   return jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), fold), size)

@@ -78,10 +78,13 @@ class Runner:
     last_epoch: the mean training loss and accuracy of the run's last epoch (dropout on, on its
     augmented training set), recorded as 'final_train' so that the summary can tell runs that
     stopped before fitting their training set; None when no epoch ran here (a run resumed from
-    its last checkpoint).
+    its last checkpoint): then those kept beside that checkpoint (plan.last_epoch_path).
     """
     ctx, run = self.ctx, r.run
     test_idx = ctx.folds[run.fold][1]
+    if last_epoch is None:   # resumed at its last epoch: the metrics kept with its checkpoint
+      kept = wd.read_json(plan.last_epoch_path(ctx.workdir, run.name))
+      last_epoch = kept if kept and kept['epoch'] == r.epochs else None
     with ctx.stopwatch('evaluation'):
       # All real ROIs, then the fold's test ROIs on the host: one shape, so one compilation.
       logits = ctx.programs.predict(state, ctx.real['image'])
@@ -120,6 +123,8 @@ class Runner:
             with sw('checkpointing'):   # written while training goes on
               checkpoints.save_state(r.mngr, done, state if len(runs) == 1
                                      else self.ctx.programs.fold_state(state, i), wait=False)
+              wd.write_json(plan.last_epoch_path(self.ctx.workdir, r.run.name),
+                            {'epoch': done, **{k: float(v) for k, v in mine.items()}})
         progress.update(first.steps * len(runs))
     finally:
       with sw('checkpointing'):
