@@ -94,7 +94,7 @@ def test_the_verdict_answers_first():
 
 
 def test_arms_that_did_not_fit_their_training_sets_are_warned_of():
-  fit = {'accuracy': 0.62, 'min_accuracy': 0.5, 'loss': 0.9, 'runs': 9, 'below': 7,
+  fit = {'accuracy': 0.62, 'min_accuracy': 0.5, 'runs': 9, 'below': 7,
          'threshold': 0.9}
   results = {'arms': {'none': {'training_fit': dict(fit, below=0, accuracy=0.97)},
                       'classic': {'training_fit': fit}, 'dcgan': {}}}

@@ -17,14 +17,16 @@ FIT_ACCURACY = 0.9
 
 
 def training_fit(runs: list[dict]) -> dict | None:
-  """Returns the mean and lowest last-epoch training accuracy and loss of runs, and how many of
-  them fall below FIT_ACCURACY; None if no run recorded them (records without 'final_train')."""
+  """Returns the mean and lowest last-epoch training accuracy of runs, and how many of them fall
+  below FIT_ACCURACY; None if no run recorded it (records without 'final_train'). Accuracy, not
+  loss: a share of whole batches, it is the same number however the devices and processes sum it
+  (the loss is in runs/<run>.json, exact to the last bits only for one process layout)."""
   fits = [r['final_train'] for r in runs if r.get('final_train')]
   if not fits:
     return None
   acc = np.asarray([f['accuracy'] for f in fits])
   return {'accuracy': float(acc.mean()), 'min_accuracy': float(acc.min()),
-          'loss': float(np.mean([f['loss'] for f in fits])), 'runs': len(fits),
+          'runs': len(fits),
           'below': int(np.sum(acc < FIT_ACCURACY)), 'threshold': FIT_ACCURACY}
 
 

@@ -93,8 +93,8 @@ def training_fit(results: dict) -> list[str]:
     if fit and fit['below']:
       lines.append(f'- **{arm}**: {fit["below"]} of {fit["runs"]} runs ended below '
                    f'{100 * fit["threshold"]:.0f}% training accuracy (mean '
-                   f'{100 * fit["accuracy"]:.1f}%, lowest {100 * fit["min_accuracy"]:.1f}%, '
-                   f'loss {fit["loss"]:.3f}; last epoch, dropout on).')
+                   f'{100 * fit["accuracy"]:.1f}%, lowest {100 * fit["min_accuracy"]:.1f}%; '
+                   'last epoch, dropout on).')
   if not lines:
     return []
   return (['## Warning: classifiers that did not fit their training sets', ''] + lines +

@@ -24,7 +24,10 @@ from liverjax.experiment import context, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment.')
+
+
+def define_flags() -> None:
+  flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment.')
 
 
 def judge(workdir: str) -> dict:
@@ -63,5 +66,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   flags.mark_flag_as_required('workdir')
   app.run(main)
