@@ -8,7 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from configs import acgan_aug, all_aug, classic_aug, dcgan_aug, learning_curve, no_aug
+from configs import (acgan_aug, all_aug, classic_aug, data_efficient_aug, dcgan_aug, learning_curve,
+                     no_aug)
 from liverjax import report
 from liverjax.base import errors
 from liverjax.base import mesh as mesh_lib
@@ -181,7 +182,8 @@ def test_vmapped_folds_equal_fold_by_fold_and_resume(tmp_path):
 
 
 def test_configs_have_three_variants():
-  for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug, learning_curve):
+  for module in (no_aug, classic_aug, dcgan_aug, acgan_aug, all_aug, learning_curve,
+                 data_efficient_aug):
     for arg in (None, 'quick', 'smoke'):
       c = module.get_config(arg)
       assert c.train.batch_size > 0 and c.folds == 3

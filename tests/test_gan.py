@@ -311,7 +311,7 @@ def _command(*args):
                         text=True, timeout=600)
 
 
-@pytest.mark.parametrize('kind,fold', [('dcgan', 1), ('acgan', -1)])
+@pytest.mark.parametrize('kind,fold', [('dcgan', 1), ('acgan', -1), ('acgan_de', 0)])
 def test_launch_gan_smoke_end_to_end(kind, fold, tmp_path):
   """A GAN job (DCGAN on fold 1's training ROIs, ACGAN on all), its samples, and the sampling
   command with --out."""
@@ -330,6 +330,8 @@ def test_launch_gan_smoke_end_to_end(kind, fold, tmp_path):
     assert tuple(z['classes']) == classes
   summary = json.load(open(os.path.join(work, 'gan_summary.json')))
   names = [f'dcgan_{c}' for c in classes] if kind == 'dcgan' else ['acgan']
+  assert json.load(open(os.path.join(work, 'config.json')))['gan']['r1_gamma'] == (
+      1.0 if kind.endswith('_de') else 0.0)
   assert summary['models'] == names
   for name in names:
     assert os.listdir(os.path.join(work, 'gan', name, 'checkpoints'))
@@ -340,7 +342,7 @@ def test_launch_gan_smoke_end_to_end(kind, fold, tmp_path):
   # The sampling command reproduces a generator from its checkpoint.
   images, labels, got_classes = sample.generate(work, 5)
   assert images.shape == (15, 64, 64, 1) and list(got_classes) == list(classes)
-  if kind == 'acgan':
+  if kind == 'acgan':   # (the data-efficient ACGAN samples through the same code)
     out = str(tmp_path / 'more')
     proc = _command('-m', 'liverjax.tools.sample', f'--workdir={work}', '--n=3', f'--out={out}')
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -7,8 +7,9 @@ An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set i
 - ``synthetic``: the classic set of ``config.synthetic.classic_size`` (the very images of the
   classic run of that size, same keys) plus N images per class from the arm's ``pool`` for every N
   in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool ``gan``: the
-  fold's GAN(s) of the arm's kind (``config.<arm>``), trained on classic variants of the fold's
-  *training* ROIs only. Pool ``oracle`` (arm ``real``): classic variants of fresh phantom ROIs
+  fold's GAN(s) that ``config.<arm>`` describes, trained on classic variants of the fold's
+  *training* ROIs only (arms ``dcgan_de`` / ``acgan_de``: the same GANs with the data-efficient
+  options of ``configs/common.py: data_efficient``, compared with the paper's GAN too). Pool ``oracle`` (arm ``real``): classic variants of fresh phantom ROIs
   from new patients (``config.oracle``), what a perfect generator would draw; phantom data only.
   :mod:`liverjax.experiment.training_sets` builds and caches pools.
 
@@ -30,6 +31,8 @@ class Arm:
   name: str
   recipe: str        # one of RECIPES
   pool: str = ''     # synthetic recipe: where the added images come from
+  baseline: str = ''  # an arm before it that it is also compared with, paired (besides none
+                      # and classic)
 
   def sizes(self, config) -> list[int]:
     """Returns the arm's sweep of sizes (0 for the real recipe)."""
@@ -55,6 +58,8 @@ ARMS = {arm.name: arm for arm in (
     Arm('classic', 'classic'),
     Arm('dcgan', 'synthetic', pool='gan'),
     Arm('acgan', 'synthetic', pool='gan'),
+    Arm('dcgan_de', 'synthetic', pool='gan', baseline='dcgan'),   # with data-efficient options
+    Arm('acgan_de', 'synthetic', pool='gan', baseline='acgan'),
     Arm('real', 'synthetic', pool='oracle'),
 )}
 GAN_ARMS = tuple(name for name, arm in ARMS.items() if arm.pool == 'gan')

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 from liverjax.base import errors
 from liverjax.models import classifier, gans, layers
 from liverjax.steps import classifier as classifier_steps
-from liverjax.steps import gan
+from liverjax.steps import gan, data_efficient
 
 MATMUL_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 CONV_IMPLS = ('auto',) + layers.IMPLS
@@ -63,6 +63,38 @@ def make_classifier_optimizer(tcfg):
   return classifier_steps.make_optimizer(tcfg.learning_rate, tcfg.momentum, tcfg.nesterov)
 
 
+def _choice(gcfg, key: str, default: str, allowed, where: str) -> str:
+  value = gcfg.get(key, default)
+  if value not in allowed:
+    raise errors.ConfigError(f'config.gan.{key}={value!r} {where}: expected one of '
+                             f'{list(allowed)}')
+  return value
+
+
+def _data_efficient(gcfg, d_norm: str, where: str) -> dict:
+  """Returns the GANSetup fields of config.gan's data-efficient options (all off: the paper)."""
+  try:
+    policy = data_efficient.parse_policy(gcfg.get('augment', ''))
+  except ValueError as e:
+    raise errors.ConfigError(f'config.gan.augment {where}: {e}') from None
+  ada_target = float(gcfg.get('ada_target', 0.0))
+  ada_images = float(gcfg.get('ada_images', 500_000))
+  r1_gamma = float(gcfg.get('r1_gamma', 0.0))
+  if not 0.0 <= ada_target < 1.0 or ada_images <= 0:
+    raise errors.ConfigError(f'config.gan.ada_target={ada_target} / ada_images={ada_images} '
+                             f'{where}: the target lies in [0, 1) (0 = off), ada_images > 0')
+  if ada_target and not policy:
+    raise errors.ConfigError(f'config.gan.ada_target={ada_target} {where}: ADA steers the '
+                             f'augmentation of config.gan.augment, which is empty')
+  if r1_gamma < 0:
+    raise errors.ConfigError(f'config.gan.r1_gamma={r1_gamma} {where}: expected >= 0')
+  if r1_gamma and d_norm == 'batch':
+    raise errors.ConfigError(f'config.gan.r1_gamma={r1_gamma} {where}: R1 penalises each '
+                             f'image\'s gradient, which batch norm mixes with the others\'; set '
+                             f"config.gan.d_norm='layer' or 'none'")
+  return dict(augment=policy, ada_target=ada_target, ada_images=ada_images, r1_gamma=r1_gamma)
+
+
 def make_gan_setup(gcfg, num_classes: int) -> gan.GANSetup:
   """Returns the GANSetup (modules, optimizers) that config.gan (or config.dcgan/acgan)
   describes."""
@@ -70,15 +102,19 @@ def make_gan_setup(gcfg, num_classes: int) -> gan.GANSetup:
   dtype_name = gcfg.get('matmul_dtype', 'float32')
   low = matmul_dtype(dtype_name, f'gan.matmul_dtype {where}')
   impl = conv_impl(gcfg.get('conv_impl', 'auto'), dtype_name, f'gan.conv_impl {where}')
+  upsample = _choice(gcfg, 'g_upsample', 'transposed', gans.UPSAMPLINGS, where)
   if gcfg.kind == 'dcgan':
+    d_norm = _choice(gcfg, 'd_norm', 'batch', gans.NORMS, where)
     generator = gans.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.g_kernel_size,
-                                    matmul_dtype=low, conv_impl=impl)
+                                    matmul_dtype=low, conv_impl=impl, upsample=upsample)
     discriminator = gans.DCGANDiscriminator(widths=tuple(gcfg.d_widths),
                                             kernel_size=gcfg.d_kernel_size, matmul_dtype=low,
-                                            conv_impl=impl)
+                                            conv_impl=impl, norm=d_norm)
   elif gcfg.kind == 'acgan':
+    d_norm = 'none'
     generator = gans.DCGANGenerator(widths=tuple(gcfg.g_widths), kernel_size=gcfg.g_kernel_size,
-                                    num_classes=num_classes, matmul_dtype=low, conv_impl=impl)
+                                    num_classes=num_classes, matmul_dtype=low, conv_impl=impl,
+                                    upsample=upsample)
     discriminator = gans.ACGANDiscriminator(num_classes=num_classes, widths=tuple(gcfg.d_widths),
                                             kernel_size=gcfg.d_kernel_size,
                                             dropout=gcfg.dropout, matmul_dtype=low,
@@ -90,4 +126,5 @@ def make_gan_setup(gcfg, num_classes: int) -> gan.GANSetup:
                       d_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
                       z_dim=gcfg.z_dim, num_classes=max(1, num_classes if gcfg.kind == 'acgan'
                                                         else 1),
-                      ema_decay=float(gcfg.get('ema_decay', 0.0)))
+                      ema_decay=float(gcfg.get('ema_decay', 0.0)),
+                      **_data_efficient(gcfg, d_norm, where))

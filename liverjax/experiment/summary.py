@@ -32,7 +32,8 @@ def training_fit(runs: list[dict]) -> dict | None:
 
 def summarize(records: list[dict], classes, config) -> dict:
   """Returns the results.json content: one summary per arm (sized arms: best size + sweep) and
-  paired accuracy tests of each arm against the arms before it (none, classic), fold by fold
+  paired accuracy tests of each arm against the arms before it (none, classic, its baseline),
+  fold by fold
   (each fold's accuracy the mean over the seeds both arms ran)."""
   arms = {}
   for arm in config.arms:
@@ -52,7 +53,7 @@ def summarize(records: list[dict], classes, config) -> dict:
                                 for m in classification.SCALAR_METRICS} for s, v in sweep.items()}
   paired, order = {}, list(ARMS)
   for arm in config.arms:
-    for ref in ('none', 'classic'):
+    for ref in ('none', 'classic', ARMS[arm].baseline):
       if arm != ref and ref in arms and order.index(arm) > order.index(ref):
         pick = lambda a: [r for r in records if r['arm'] == a and r['size'] == arms[a]['size']]
         a_runs, r_runs = pick(arm), pick(ref)

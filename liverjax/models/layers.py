@@ -31,8 +31,9 @@ from typing import Any
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
-from liverjax.models import conv_ops
+from liverjax.models import conv_ops, upsample_ops
 
 
 IMPLS = ('patches', 'xla')
@@ -133,6 +134,34 @@ class ConvTranspose(nn.Module):
       y = conv_ops.conv_transpose_output_side(x, kernel, s, self.matmul_dtype)
     else:
       y = conv_ops.conv_transpose_input_side(x, kernel, s, self.matmul_dtype)
+    if self.use_bias:
+      y = y + self.param('bias', self.bias_init, (self.features,))
+    return y
+
+
+class UpsampleConv(nn.Module):
+  """Nearest-neighbour x2 upsampling then a square-kernel 'SAME' stride-1 convolution (a
+  resize-convolution, Odena et al. 2016), with :class:`Conv`'s parameters. impl='patches'
+  computes it at the input's resolution (:func:`~liverjax.models.upsample_ops.upsample_conv`);
+  impl='xla' upsamples and runs XLA's convolution."""
+  features: int
+  kernel_size: int
+  use_bias: bool = True
+  matmul_dtype: Any = None
+  impl: str = 'patches'
+  kernel_init: Any = nn.initializers.lecun_normal()
+  bias_init: Any = nn.initializers.zeros_init()
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    k, cin = self.kernel_size, x.shape[-1]
+    kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
+    _check_impl(self.impl, self.matmul_dtype)
+    if self.impl == 'xla':
+      up = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
+      y = jax.lax.conv_general_dilated(up, kernel, (1, 1), 'SAME', dimension_numbers=_NHWC)
+    else:
+      y = upsample_ops.upsample_conv(x, kernel, self.matmul_dtype)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y

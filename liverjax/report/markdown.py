@@ -69,11 +69,16 @@ def verdict(results: dict) -> list[str]:
   lines = []
   for name, p in results.get('paired_accuracy', {}).items():
     arm, ref = name.split('_vs_')
-    if ref != 'classic':
+    if ref == 'none':
       continue
     lo, hi = p['ci95']
     answer = ('better than' if lo > 0 else 'worse than' if hi < 0 else
               'not distinguishable by these folds from')
+    if ref != 'classic':
+      lines.append(f'- **{arm}** is {answer} **{ref}** at their sizes: '
+                   f'{100 * p["mean_diff"]:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] over '
+                   f'{p["n"]} folds, paired t p {p["p_ttest"]:.3g}.')
+      continue
     lines.append(f'- **{arm}** (classic + {results["arms"][arm]["size"]} per class) is {answer} '
                  f'classic augmentation alone ({results["arms"]["classic"]["size"]} images): '
                  f'{100 * p["mean_diff"]:+.1f} points [{100 * lo:+.1f}, {100 * hi:+.1f}] over '
@@ -122,7 +127,7 @@ def confusion(results: dict) -> list[str]:
 
 def samples(config: dict, classes: list[str]) -> list[str]:
   """Returns the table of real and synthetic sample grids per class (fold 0), if GAN arms ran."""
-  kinds = [k for k in ('dcgan', 'acgan') if k in config['arms']]
+  kinds = [a for a in config['arms'] if isinstance(config.get(a), dict) and 'kind' in config[a]]
   if not kinds:
     return []
   rows = [[cname, f'![real](figures/{kinds[0]}_fold0/real_{cname}.png)'] +

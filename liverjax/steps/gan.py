@@ -21,6 +21,10 @@ statistics (:func:`standing_stats`, refreshed by :func:`refresh_ema` before ever
 :func:`sampling_generator` returns it, or the trained generator itself when ema_decay is 0 (the
 paper). The average of the last iterates carries less of the step-to-step noise of any one of
 them (what it changes in ``dcgan.py:quick``: benchmarks/README.md, GAN settings).
+
+Options for few images, off in the paper (:mod:`liverjax.steps.data_efficient`): setup.augment
+(DiffAugment; ADA with setup.ada_target > 0, its probability in state.aug_p), setup.r1_gamma (R1
+on D's real images as D sees them).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import jax.numpy as jnp
 import optax
 
 from liverjax.steps import classifier as train
+from liverjax.steps import data_efficient
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +52,10 @@ class GANSetup:
   z_dim: int = 100
   num_classes: int = 1              # ACGAN: classes of the generator's condition
   ema_decay: float = 0.0            # > 0: keep an EMA of the generator's weights (g_ema)
+  augment: tuple[str, ...] = ()     # transforms of what D sees (data_efficient.POLICIES)
+  ada_target: float = 0.0           # > 0: ADA steers their probability (state.aug_p)
+  ada_images: float = 500_000.0     # real images for ADA's p to move from 0 to 1
+  r1_gamma: float = 0.0             # > 0: R1 penalty weight on D's real-image gradient
 
 
 @flax.struct.dataclass
@@ -55,6 +64,7 @@ class GANState:
   g: train.TrainState
   d: train.TrainState
   g_ema: train.TrainState | None = None   # EMA weights + standing statistics; no opt_state
+  aug_p: jax.Array | None = None          # ADA's augmentation probability (None without ADA)
 
 
 def make_optimizer(learning_rate: float, beta1: float = 0.5) -> optax.GradientTransformation:
@@ -81,7 +91,9 @@ def init_state(setup: GANSetup, key: jax.Array) -> GANState:
   g_ema = None
   if setup.ema_decay:
     g_ema = jax.tree.map(jnp.copy, g.replace(opt_state=()))   # own buffers (donation)
-  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=make(d_vars, setup.d_tx), g_ema=g_ema)
+  aug_p = jnp.zeros((), jnp.float32) if setup.ada_target else None
+  return GANState(step=jnp.zeros((), jnp.int32), g=g, d=make(d_vars, setup.d_tx), g_ema=g_ema,
+                  aug_p=aug_p)
 
 
 def sample_z(key: jax.Array, n: int, z_dim: int) -> jax.Array:
@@ -109,17 +121,31 @@ def generate(setup: GANSetup, g: train.TrainState, z: jax.Array, labels: jax.Arr
                                train=False), g.model_state
 
 
+def r1_penalty(setup: GANSetup, params, model_state: dict, images: jax.Array,
+               key: jax.Array) -> jax.Array:
+  """Returns the R1 penalty (weight setup.r1_gamma) of the discriminator `params` at images
+  (:func:`liverjax.steps.data_efficient.r1_penalty`; builders refuses it with batch norm)."""
+  def logits(x):
+    out, _ = setup.discriminator.apply({'params': params, **model_state}, x, train=True,
+                                       mutable=['batch_stats'], rngs={'dropout': key})
+    return _split_heads(setup, out)[0]
+  return data_efficient.r1_penalty(logits, images, setup.r1_gamma)
+
+
 def train_step(state: GANState, batch: dict, key: jax.Array, *,
                setup: GANSetup) -> tuple[GANState, dict]:
   """Returns (new state, metrics) after one discriminator and one generator update.
 
   batch: {'image': (N, 64, 64, 1) in [0, 1], 'label': (N,)}; metrics: d_loss, g_loss, d_real
-  (mean D(x)), d_fake (mean D(G(z)) before the D update) and, for ACGAN, d_class_acc.
+  (mean D(x)), d_fake (mean D(G(z)) before the D update), for ACGAN d_class_acc, with R1 r1 (the
+  penalty, included in d_loss), with ADA aug_p (the probability after this step).
   """
   acgan = setup.kind == 'acgan'
   k = jax.random.fold_in(key, state.step)
-  k_z1, k_z2, k_y1, k_y2, k_drop1, k_drop2 = jax.random.split(k, 6)
-  real = batch['image'] * 2.0 - 1.0
+  k_z1, k_z2, k_y1, k_y2, k_drop1, k_drop2 = jax.random.split(k, 6)   # the paper's draws
+  k_aug_real, k_aug_fake, k_aug_g = jax.random.split(jax.random.fold_in(k, 6), 3)   # apart
+  real = data_efficient.discriminator_input(batch['image'] * 2.0 - 1.0, k_aug_real,
+                                            setup.augment, state.aug_p)
   n = real.shape[0]
   y_real = batch['label']
   y_fake1 = jax.random.randint(k_y1, (n,), 0, setup.num_classes)
@@ -127,7 +153,8 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
 
   # Discriminator update.
   fake, g_state = generate(setup, state.g, sample_z(k_z1, n, setup.z_dim), y_fake1, True)
-  fake = jax.lax.stop_gradient(fake)
+  fake = data_efficient.discriminator_input(jax.lax.stop_gradient(fake), k_aug_fake,
+                                            setup.augment, state.aug_p)
 
   def d_loss_fn(params):
     stats = state.d.model_state
@@ -141,21 +168,31 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
     s_real, c_real = _split_heads(setup, out_real)
     s_fake, c_fake = _split_heads(setup, out_fake)
     loss = _bce(s_real, 1.0) + _bce(s_fake, 0.0)
-    aux = {'d_real': jax.nn.sigmoid(s_real).mean(), 'd_fake': jax.nn.sigmoid(s_fake).mean()}
+    aux = {'d_real': jax.nn.sigmoid(s_real).mean(), 'd_fake': jax.nn.sigmoid(s_fake).mean(),
+           's_real': s_real}
     if acgan:
       loss += train.cross_entropy(c_real, y_real) + train.cross_entropy(c_fake, y_fake1)
       aux['d_class_acc'] = jnp.mean(jnp.argmax(c_real, -1) == y_real)
+    if setup.r1_gamma:
+      aux['r1'] = r1_penalty(setup, params, state.d.model_state, real, k_drop1)
+      loss += aux['r1']
     return loss, (stats, aux)
 
   (d_loss, (d_stats, aux)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d.params)
   d_updates, d_opt = setup.d_tx.update(d_grads, state.d.opt_state, state.d.params)
   d = state.d.replace(step=state.d.step + 1, params=optax.apply_updates(state.d.params, d_updates),
                       model_state=d_stats, opt_state=d_opt)
+  s_real = aux.pop('s_real')
+  aug_p = state.aug_p
+  if aug_p is not None:
+    aug_p = data_efficient.ada_update(aug_p, s_real, setup.ada_target, setup.ada_images)
+    aux['aug_p'] = aug_p
 
   # Generator update against the updated discriminator (its batch statistics are not kept).
   def g_loss_fn(params):
     g = state.g.replace(params=params, model_state=g_state)
     fake, new_g_state = generate(setup, g, sample_z(k_z2, n, setup.z_dim), y_fake2, True)
+    fake = data_efficient.discriminator_input(fake, k_aug_g, setup.augment, state.aug_p)
     out, _ = setup.discriminator.apply({'params': d.params, **d.model_state}, fake, train=True,
                                        mutable=['batch_stats'], rngs={'dropout': k_drop2})
     s_fake, c_fake = _split_heads(setup, out)
@@ -169,7 +206,8 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
   g = state.g.replace(step=state.g.step + 1, params=optax.apply_updates(state.g.params, g_updates),
                       model_state=new_g_state, opt_state=g_opt)
   metrics = {'d_loss': d_loss, 'g_loss': g_loss, **aux}
-  return GANState(step=state.step + 1, g=g, d=d, g_ema=_updated_ema(setup, state, g)), metrics
+  return GANState(step=state.step + 1, g=g, d=d, g_ema=_updated_ema(setup, state, g),
+                  aug_p=aug_p), metrics
 
 
 def _updated_ema(setup: GANSetup, state: GANState, g: train.TrainState):
