@@ -112,3 +112,46 @@ def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
   text = open(os.path.join(str(tmp_path), 'report.md')).read()
   assert 'Synthetic image quality' in text and '](figures/closest_real.png)' in text
   assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'closest_real.png')) > 1000
+
+
+def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
+  """The tool's GAN-job mode: a feature classifier trained on the fold's training ROIs, the
+  samples against the fold's test ROIs. Samples that copy training ROIs score 100% memorised;
+  fresh phantom ROIs (new patients) do not. A job trained on all data is refused."""
+  import pytest
+  from configs import dcgan
+  from liverjax.base import errors
+  from liverjax.datasets import phantom, splits
+  from liverjax.experiment import gan_job
+  from liverjax.tools import quality as quality_tool
+  config = dcgan.get_config('smoke')
+  config.progress = False
+  config.data.phantom.counts = (24, 24, 24)
+  config.gan.fold = 0
+  work = str(tmp_path)
+  gan_job.run(config, work)
+  ds = phantom.load_phantom(config.data.phantom.counts)
+  train_idx = splits.experiment_folds(ds.labels, ds.groups, config.data, config.folds,
+                                      config.split_seed)[0][0]
+  fresh = phantom.load_phantom((16, 16, 16), seed=77)
+  copies = np.concatenate([train_idx[ds.labels[train_idx] == c][:16] for c in range(3)])
+  judged = {}
+  for name, images, labels in [('copies', ds.images[copies], ds.labels[copies]),
+                               ('fresh', fresh.images, fresh.labels)]:
+    np.savez(os.path.join(work, 'samples.npz'), images=images, labels=labels,
+             classes=np.asarray(ds.classes))
+    out = quality_tool.judge_gan_job(work, classic_size=64, steps=20)
+    assert out['fold'] == 0 and out['classifier']['run'] == 'classic_n64_seed0_fold0'
+    judged[name] = out['synthetic_quality']['dcgan']['folds'][0]['per_class']
+  for cname in ds.classes:
+    copied, new = judged['copies'][cname], judged['fresh'][cname]
+    assert copied['n']['test'] > 5 and copied['n']['synthetic'] == 16
+    assert copied['memorisation']['pixels']['synthetic'] == 1.0
+    assert new['memorisation']['pixels']['synthetic'] <= 0.5
+  assert '| dcgan | cyst |' in open(os.path.join(work, 'quality.md')).read()
+  assert os.path.getsize(os.path.join(work, 'figures', 'closest.png')) > 1000
+  cfg = json.load(open(os.path.join(work, 'config.json')))
+  cfg['gan']['fold'] = -1
+  json.dump(cfg, open(os.path.join(work, 'config.json'), 'w'))
+  with pytest.raises(errors.WorkdirError, match='gan.fold=-1'):
+    quality_tool.judge_gan_job(work)

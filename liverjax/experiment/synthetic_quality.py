@@ -48,48 +48,65 @@ def synthetic_quality(runner: Runner) -> dict:
   config that adds images from a pool; {} without the reference classic runs."""
   ctx, cfg = runner.ctx, runner.ctx.config
   arms = [a for a in cfg.arms if ARMS[a].pool]
-  ds, out = ctx.ds, {a: [] for a in arms}
+  out = {a: [] for a in arms}
   for fold in range(cfg.folds):
     ref = reference_classifier(runner, fold)
     if ref is None or not arms:
       continue
     name, state = ref
-    train_idx, test_idx = ctx.folds[fold]
-    real_f = _features(runner, state, ds.images)
     refs = {}
     for arm in arms:
       images, labels = (np.asarray(a) for a in runner.sets.pool(arm, fold))
-      syn_f = _features(runner, state, images)
-      per_class = {}
-      for c, cname in enumerate(ds.classes):
-        tr, te = train_idx[ds.labels[train_idx] == c], test_idx[ds.labels[test_idx] == c]
-        mine = labels == c
-        if len(te) <= quality.K or mine.sum() < len(te):
-          per_class[cname] = {'skipped': f'{len(te)} test ROIs, {int(mine.sum())} synthetic '
-                                         f'images: needs more than {quality.K} and as many'}
-          continue
-        key = jax.random.key(1000 * fold + c)
-        with ctx.stopwatch('synthetic quality'):
-          if c not in refs:   # the same for every pool of this fold
-            refs[c] = quality.real_reference(real_f[tr], real_f[te], ds.images[tr],
-                                             ds.images[te], key, ds.groups[te])
-          per_class[cname] = quality.class_quality(
-              real_f[tr], real_f[te], syn_f[mine], ds.images[tr], ds.images[te], images[mine],
-              key, test_groups=ds.groups[te], reference=refs[c])
+      per_class = pool_quality(runner, state, fold, images, labels, refs)
       out[arm].append({'fold': fold, 'classifier': name, 'per_class': per_class})
       if fold == 0:
-        _closest_pairs(ctx, arm, per_class, images, labels, train_idx)
-  return {arm: {'folds': folds, 'per_class': _mean_over_folds(folds, ds.classes)}
+        closest_pairs(ctx, closest_pairs_path(ctx.workdir, arm), per_class, images, labels,
+                       ctx.folds[fold][0])
+  return summarize_folds(out, ctx.ds.classes)
+
+
+def summarize_folds(out: dict, classes) -> dict:
+  """Returns {pool: {'folds': [...], 'per_class': means over folds}} of pools' fold lists."""
+  return {arm: {'folds': folds, 'per_class': _mean_over_folds(folds, classes)}
           for arm, folds in out.items() if folds}
+
+
+def pool_quality(runner: Runner, state, fold: int, images: np.ndarray, labels: np.ndarray,
+                 refs: dict | None = None) -> dict:
+  """Returns {class: class_quality or {'skipped': why}} of one pool of synthetic images (in
+  [0, 1], labels) against the fold's real ROIs, in the features of classifier `state`. refs
+  caches each class's real reference across pools of the same fold and classifier."""
+  ctx, ds = runner.ctx, runner.ctx.ds
+  refs = {} if refs is None else refs
+  train_idx, test_idx = ctx.folds[fold]
+  real_f = _features(runner, state, ds.images)
+  syn_f = _features(runner, state, images)
+  per_class = {}
+  for c, cname in enumerate(ds.classes):
+    tr, te = train_idx[ds.labels[train_idx] == c], test_idx[ds.labels[test_idx] == c]
+    mine = labels == c
+    if len(te) <= quality.K or mine.sum() < len(te):
+      per_class[cname] = {'skipped': f'{len(te)} test ROIs, {int(mine.sum())} synthetic '
+                                     f'images: needs more than {quality.K} and as many'}
+      continue
+    key = jax.random.key(1000 * fold + c)
+    with ctx.stopwatch('synthetic quality'):
+      if c not in refs:   # the same for every pool of this fold
+        refs[c] = quality.real_reference(real_f[tr], real_f[te], ds.images[tr], ds.images[te],
+                                         key, ds.groups[te])
+      per_class[cname] = quality.class_quality(
+          real_f[tr], real_f[te], syn_f[mine], ds.images[tr], ds.images[te], images[mine],
+          key, test_groups=ds.groups[te], reference=refs[c])
+  return per_class
 
 
 def closest_pairs_path(workdir: str, arm: str) -> str:
   return os.path.join(workdir, 'figures', f'closest_{arm}.png')
 
 
-def _closest_pairs(ctx, arm, per_class, images, labels, train_idx) -> None:
-  """Writes figures/closest_<arm>.png: per class (rows), the fold's 4 synthetic images nearest
-  to a training ROI, each followed by that ROI (best flip, turn and shift not applied)."""
+def closest_pairs(ctx, path, per_class, images, labels, train_idx) -> None:
+  """Writes the figure at path: per class (rows), the fold's 4 synthetic images nearest to a
+  training ROI, each followed by that ROI (best flip, turn and shift not applied)."""
   ds, rows = ctx.ds, []
   for c, cname in enumerate(ds.classes):
     m = per_class[cname]
@@ -99,7 +116,7 @@ def _closest_pairs(ctx, arm, per_class, images, labels, train_idx) -> None:
     train = ds.images[train_idx[ds.labels[train_idx] == c]][m['memorisation']['closest_train']]
     rows.append(np.stack([syn, train], 1).reshape((-1,) + syn.shape[1:]))
   if rows:
-    grid.save_grid(closest_pairs_path(ctx.workdir, arm), np.concatenate(rows), ncol=8, scale=2)
+    grid.save_grid(path, np.concatenate(rows), ncol=8, scale=2)
 
 
 def _nanmean(values) -> float:

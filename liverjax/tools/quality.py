@@ -1,12 +1,18 @@
-"""Judges the synthetic pools of a finished experiment beside real data, again or for the first
-time: python -m liverjax.tools.quality --workdir=W.
+"""Judges synthetic images beside real data: python -m liverjax.tools.quality --workdir=W.
 
-Rebuilds each fold's pools from the workdir (GAN checkpoints are restored, not retrained; the
-oracle's fresh ROIs are drawn again from their seeds), computes ``synthetic_quality`` and
-``oracle_share`` (:mod:`liverjax.experiment.synthetic_quality`), writes them into results.json
-and rebuilds the report. For a workdir run with ``--config.synthetic.quality=False``, or one
-written before these checks existed. A GAN job trained on all data (``gan.fold=-1``) has no
-held-out real ROIs to compare with: run an experiment instead.
+A classifier experiment: rebuilds each fold's pools from the workdir (GAN checkpoints are
+restored, not retrained; the oracle's fresh ROIs are drawn again from their seeds), computes
+``synthetic_quality`` and ``oracle_share`` (:mod:`liverjax.experiment.synthetic_quality`), writes
+them into results.json and rebuilds the report; for a workdir run with
+``--config.synthetic.quality=False``, or one written before these checks existed.
+
+A GAN job trained on one fold's training ROIs (``--config.gan.fold=k``): judges its
+``samples.npz`` against that fold's real test ROIs, in the features of a classic classifier it
+trains on the same training ROIs (the job's data and model config; ``--classic_size`` variants,
+``--steps`` SGD steps at ``--learning_rate``, the ``:quick`` budget by default) in W/quality/.
+Writes W/quality.json, W/quality.md and W/figures/closest.png. A GAN job trained on all data
+(``gan.fold=-1``) has no held-out real ROIs to compare with: train it on a fold, or run an
+experiment.
 """
 
 from __future__ import annotations
@@ -16,18 +22,25 @@ import os
 import sys
 
 import ml_collections
+import numpy as np
 from absl import app, flags
 
 from liverjax import report
 from liverjax.base import errors, workdir as wd
-from liverjax.experiment import context, summary, synthetic_quality
+from liverjax.experiment import classifier_job, context, plan, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
+from liverjax.report import quality as quality_report
 
 FLAGS = flags.FLAGS
 
 
 def define_flags() -> None:
-  flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment.')
+  flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment, or of a GAN '
+                      'job trained on one fold (--config.gan.fold=k).')
+  flags.DEFINE_integer('classic_size', 1000, 'GAN job: classic variants the feature '
+                       'classifier trains on.')
+  flags.DEFINE_integer('steps', 600, 'GAN job: the feature classifier\'s SGD steps.')
+  flags.DEFINE_float('learning_rate', 0.01, 'GAN job: its learning rate.')
 
 
 def judge(workdir: str) -> dict:
@@ -38,6 +51,8 @@ def judge(workdir: str) -> dict:
   if config_dict is None or results is None:
     raise errors.WorkdirError(f'{workdir}: no config.json and results.json (is it a finished '
                               'classifier experiment?)')
+  if config_dict is not None and config_dict.get('job') == 'gan':
+    raise errors.WorkdirError(f'{workdir}: a GAN job: judge it with judge_gan_job')
   if config_dict.get('job', 'classifier') != 'classifier':
     raise errors.WorkdirError(f'{workdir}: a {config_dict["job"]} job; this judges the pools of '
                               'a classifier experiment (an experiment with GAN arms)')
@@ -54,9 +69,73 @@ def judge(workdir: str) -> dict:
   return results
 
 
+def feature_classifier_config(gan_config: dict, classic_size: int, steps: int,
+                              learning_rate: float) -> ml_collections.ConfigDict:
+  """Returns the classifier experiment that trains a GAN job's feature classifier: the job's
+  data, folds and model, arm classic at classic_size, its first seed, the given budget."""
+  c = ml_collections.ConfigDict(gan_config)
+  del c['gan']
+  c.job = 'classifier'
+  c.arms = ('classic',)
+  c.classic.sizes = (classic_size,)
+  c.synthetic.classic_size = classic_size
+  c.seeds = (int(c.seeds[0]),)
+  c.train.max_steps = steps
+  c.train.learning_rate = learning_rate
+  c.progress = False
+  return c
+
+
+def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = 600,
+                  learning_rate: float = 0.01) -> dict:
+  """Returns (and writes to workdir/quality.json, quality.md) the quality of a GAN job's
+  samples.npz against the real test ROIs of the fold it was trained on."""
+  config_dict = wd.read_json(os.path.join(workdir, 'config.json'))
+  path = os.path.join(workdir, 'samples.npz')
+  if config_dict is None or config_dict.get('job') != 'gan' or not os.path.exists(path):
+    raise errors.WorkdirError(f'{workdir}: no finished GAN job (config.json, samples.npz)')
+  fold = int(config_dict['gan']['fold'])
+  if fold < 0:
+    raise errors.WorkdirError(f'{workdir}: trained on all data (gan.fold=-1), so no real ROIs '
+                              'were held out to judge its samples against; train it with '
+                              '--config.gan.fold=k, or run an experiment with its GAN arm')
+  config = feature_classifier_config(config_dict, classic_size, steps, learning_rate)
+  qdir = os.path.join(workdir, 'quality')
+  ctx = context.build(config, qdir)
+  with np.load(path) as z:
+    images, labels, classes = z['images'], z['labels'], [str(c) for c in z['classes']]
+  if classes != list(ctx.ds.classes):
+    raise errors.WorkdirError(f'{path}: classes {classes}, the data set {list(ctx.ds.classes)}')
+  wd.check_config(qdir, config.to_dict(), False)
+  runner = Runner(ctx)
+  run = plan.Run('classic', classic_size, int(config.seeds[0]), fold)
+  record = classifier_job.train_runs(runner, [run])[0]
+  _, state = runner.load_classifier(run.name)
+  per_class = synthetic_quality.pool_quality(runner, state, fold, images, labels)
+  synthetic_quality.closest_pairs(ctx, os.path.join(workdir, 'figures', 'closest.png'),
+                                  per_class, images, labels, ctx.folds[fold][0])
+  kind = config_dict['gan']['kind']
+  q = synthetic_quality.summarize_folds(
+      {kind: [{'fold': fold, 'classifier': run.name, 'per_class': per_class}]}, ctx.ds.classes)
+  out = {'fold': fold, 'classifier': {'run': run.name, 'accuracy': record['accuracy'],
+                                      'final_train': record.get('final_train')},
+         'synthetic_quality': q}
+  wd.write_json(os.path.join(workdir, 'quality.json'), out)
+  lines = quality_report.synthetic_quality({'synthetic_quality': q})
+  with open(os.path.join(workdir, 'quality.md'), 'w') as f:
+    f.write('\n'.join(lines + [f'Fold {fold}; features of {run.name} (test accuracy '
+                               f'{100 * record["accuracy"]:.1f}%), in quality/.', '']))
+  return out
+
+
 def main(argv):
   del argv
   try:
+    config = wd.read_json(os.path.join(FLAGS.workdir, 'config.json')) or {}
+    if config.get('job') == 'gan':
+      judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps, FLAGS.learning_rate)
+      print(f'judged samples.npz: {FLAGS.workdir}/quality.md, quality.json')
+      return
     results = judge(FLAGS.workdir)
   except errors.LiverjaxError as e:
     print(f'error: {e}', file=sys.stderr)
