@@ -129,8 +129,9 @@ def data_efficient(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Returns g with the data-efficient options on (none is in the paper): DiffAugment's
   translation, cutout and a mild CT intensity change on every image D sees, an R1 penalty of
   weight 1 (DCGAN: on a layer-normalised discriminator, as R1 needs) and resize-convolutions in
-  G. Chosen on phantom seed 1, fold 0, by the GAN checks only (benchmarks/README.md,
-  Data-efficient GANs)."""
+  G. Chosen on phantom seed 1, fold 0, by the GAN checks only, at the main job's 120-step GAN
+  budget; at the GAN jobs' 1,120 steps these GANs score worse than the paper's (few modes:
+  benchmarks/README.md, Data-efficient GANs)."""
   g.augment = 'translation,cutout,intensity'
   g.r1_gamma = 1.0
   g.g_upsample = 'resize'
