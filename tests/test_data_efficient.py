@@ -199,7 +199,7 @@ def test_upsample_conv_equals_upsampling_then_flax_conv(size, cin, features, ker
   x = jax.random.normal(jax.random.key(size), (2, size, size, cin))
   up = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
   stock = nn.Conv(features, (kernel, kernel), padding='SAME')
-  ours = layers.UpsampleConv(features, kernel, impl=impl)
+  ours = layers.Conv(features, kernel, upsample=True, impl=impl)
   v = stock.init(jax.random.key(1), up)
   assert jax.tree.map(jnp.shape, v) == jax.tree.map(jnp.shape, ours.init(jax.random.key(1), x))
   v = jax.tree.map(lambda a: jax.random.normal(jax.random.key(2), a.shape), v)

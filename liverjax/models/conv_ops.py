@@ -165,20 +165,27 @@ def conv_transpose_input_side(x: jax.Array, kernel: jax.Array, s: int,
                                dtype: Any = None) -> jax.Array:
   """'SAME' transposed convolution of x (N, H, W, C) by kernel (k, k, C, F), stride s, as s*s
   phases, each one patch extraction over its own taps + matmul."""
-  k, _, cin, f = kernel.shape
-  n, h, w, _ = x.shape
-  taps = transpose_phase_taps(k, s)
-  offsets = [o for phase in taps for _, o in phase]
+  taps = transpose_phase_taps(kernel.shape[0], s)
+  return phase_matmuls(x, [[[(oy, ox, kernel[ty, tx]) for ty, oy in ty_list for tx, ox in tx_list]
+                            for tx_list in taps] for ty_list in taps], dtype)
+
+
+def phase_matmuls(x: jax.Array, terms, dtype: Any = None) -> jax.Array:
+  """Returns (N, s*H, s*W, F) from x (N, H, W, C), whose output phase (r_y, r_x) is the sum of
+  x[:, i + oy, j + ox] @ w (zero outside x) over terms[r_y][r_x] = [(oy, ox, w (C, F))]: one
+  patch extraction and matmul per phase, then interleaved (depth-to-space)."""
+  n, h, w, cin = x.shape
+  offsets = [o for row in terms for phase in row for t in phase for o in t[:2]]
   lo, hi = max(0, -min(offsets)), max(0, max(offsets))
   xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
 
-  def phase(ty_list, tx_list):
+  def phase(phase_terms):
     patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0), (n, lo + oy + h, lo + ox + w, cin))
-               for _, oy in ty_list for _, ox in tx_list]
-    sub = jnp.stack([kernel[ty, tx] for ty, _ in ty_list for tx, _ in tx_list])
-    return patch_matmul(jnp.concatenate(patches, -1), sub.reshape(-1, f), dtype)
+               for oy, ox, _ in phase_terms]
+    sub = jnp.concatenate([wt for _, _, wt in phase_terms])
+    return patch_matmul(jnp.concatenate(patches, -1), sub, dtype)
 
-  return interleave_phases([[phase(ty_list, tx_list) for tx_list in taps] for ty_list in taps])
+  return interleave_phases([[phase(p) for p in row] for row in terms])
 
 
 def transpose_phase_taps(kernel: int, stride: int) -> list[list[tuple[int, int]]]:

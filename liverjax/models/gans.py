@@ -63,7 +63,7 @@ class DCGANGenerator(nn.Module):
     if self.upsample == 'transposed':
       return layers.ConvTranspose(features, self.kernel_size, 2, **kw)(x)
     if self.upsample == 'resize':
-      return layers.UpsampleConv(features, self.kernel_size, **kw)(x)
+      return layers.Conv(features, self.kernel_size, upsample=True, **kw)(x)
     raise ValueError(f'upsample={self.upsample!r}: expected transposed or resize')
 
 

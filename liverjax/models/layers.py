@@ -68,12 +68,16 @@ class Conv(nn.Module):
   and a one-channel input then takes a faster form
   (:func:`~liverjax.models.conv_ops.conv_one_channel_data`). Parameters
   and outputs are the same either way. impl='xla': XLA's convolution, as ``nn.Conv``.
+  upsample=True (stride 1): the input is first upsampled x2 by nearest neighbour (a
+  resize-convolution, Odena et al. 2016), computed at the input's resolution with 'patches'
+  (:func:`~liverjax.models.upsample_ops.upsample_conv`).
   """
   features: int
   kernel_size: int
   strides: int = 1
   use_bias: bool = True
   input_grad: bool = True
+  upsample: bool = False
   matmul_dtype: Any = None
   impl: str = 'patches'
   kernel_init: Any = nn.initializers.lecun_normal()
@@ -84,12 +88,18 @@ class Conv(nn.Module):
     k, cin = self.kernel_size, x.shape[-1]
     kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
     _check_impl(self.impl, self.matmul_dtype)
-    if self.impl == 'xla':
-      x = x if self.input_grad else jax.lax.stop_gradient(x)
+    if self.upsample and self.strides != 1:
+      raise ValueError(f'upsample=True needs strides=1, not {self.strides}')
+    x = x if self.input_grad else jax.lax.stop_gradient(x)
+    if self.upsample and self.impl != 'xla':
+      y = upsample_ops.upsample_conv(x, kernel, self.matmul_dtype)
+    elif self.impl == 'xla':
+      if self.upsample:
+        x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
       y = jax.lax.conv_general_dilated(x, kernel, (self.strides,) * 2, 'SAME',
                                        dimension_numbers=_NHWC)
     elif cin == 1 and not self.input_grad:
-      y = conv_ops.conv_one_channel_data(jax.lax.stop_gradient(x), kernel, self.strides)
+      y = conv_ops.conv_one_channel_data(x, kernel, self.strides)
     else:
       y = conv_ops.patch_matmul(conv_ops.extract_patches(x, k, self.strides),
                         kernel.reshape(k * k * cin, self.features), self.matmul_dtype)
@@ -134,34 +144,6 @@ class ConvTranspose(nn.Module):
       y = conv_ops.conv_transpose_output_side(x, kernel, s, self.matmul_dtype)
     else:
       y = conv_ops.conv_transpose_input_side(x, kernel, s, self.matmul_dtype)
-    if self.use_bias:
-      y = y + self.param('bias', self.bias_init, (self.features,))
-    return y
-
-
-class UpsampleConv(nn.Module):
-  """Nearest-neighbour x2 upsampling then a square-kernel 'SAME' stride-1 convolution (a
-  resize-convolution, Odena et al. 2016), with :class:`Conv`'s parameters. impl='patches'
-  computes it at the input's resolution (:func:`~liverjax.models.upsample_ops.upsample_conv`);
-  impl='xla' upsamples and runs XLA's convolution."""
-  features: int
-  kernel_size: int
-  use_bias: bool = True
-  matmul_dtype: Any = None
-  impl: str = 'patches'
-  kernel_init: Any = nn.initializers.lecun_normal()
-  bias_init: Any = nn.initializers.zeros_init()
-
-  @nn.compact
-  def __call__(self, x: jax.Array) -> jax.Array:
-    k, cin = self.kernel_size, x.shape[-1]
-    kernel = self.param('kernel', self.kernel_init, (k, k, cin, self.features))
-    _check_impl(self.impl, self.matmul_dtype)
-    if self.impl == 'xla':
-      up = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
-      y = jax.lax.conv_general_dilated(up, kernel, (1, 1), 'SAME', dimension_numbers=_NHWC)
-    else:
-      y = upsample_ops.upsample_conv(x, kernel, self.matmul_dtype)
     if self.use_bias:
       y = y + self.param('bias', self.bias_init, (self.features,))
     return y

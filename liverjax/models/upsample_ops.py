@@ -1,15 +1,14 @@
 """The resize-convolution (nearest-neighbour x2 upsampling, then a 'SAME' stride-1 convolution)
 computed at the input's resolution, as four output phases: the generator option
-``upsample='resize'`` (:class:`liverjax.models.layers.UpsampleConv`)."""
+``upsample='resize'`` (:class:`liverjax.models.layers.Conv` with ``upsample=True``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 
-from liverjax.models.conv_ops import interleave_phases, patch_matmul
+from liverjax.models.conv_ops import phase_matmuls
 
 
 def upsample_phase_taps(kernel: int) -> list[list[tuple[int, list[int]]]]:
@@ -38,18 +37,7 @@ def upsample_conv(x: jax.Array, kernel: jax.Array, dtype: Any = None) -> jax.Arr
   four phases, each a patch matmul over its offsets with the taps that share an offset summed
   (:func:`upsample_phase_taps`): (ceil(k/2)+1)^2 products per output pixel instead of k^2, and no
   patch matrix of the upsampled image."""
-  k, _, cin, f = kernel.shape
-  n, h, w, _ = x.shape
-  taps = upsample_phase_taps(k)
-  offsets = [o for phase in taps for o, _ in phase]
-  lo, hi = max(0, -min(offsets)), max(0, max(offsets))
-  xp = jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)))
-
-  def phase(ty_groups, tx_groups):
-    patches = [jax.lax.slice(xp, (0, lo + oy, lo + ox, 0), (n, lo + oy + h, lo + ox + w, cin))
-               for oy, _ in ty_groups for ox, _ in tx_groups]
-    sub = jnp.stack([sum(kernel[ty, tx] for ty in tys for tx in txs)
-                     for _, tys in ty_groups for _, txs in tx_groups])
-    return patch_matmul(jnp.concatenate(patches, -1), sub.reshape(-1, f), dtype)
-
-  return interleave_phases([[phase(ty, tx) for tx in taps] for ty in taps])
+  taps = upsample_phase_taps(kernel.shape[0])
+  return phase_matmuls(x, [[[(oy, ox, sum(kernel[ty, tx] for ty in tys for tx in txs))
+                             for oy, tys in ty_groups for ox, txs in tx_groups]
+                            for tx_groups in taps] for ty_groups in taps], dtype)
