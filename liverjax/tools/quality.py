@@ -51,8 +51,6 @@ def judge(workdir: str) -> dict:
   if config_dict is None or results is None:
     raise errors.WorkdirError(f'{workdir}: no config.json and results.json (is it a finished '
                               'classifier experiment?)')
-  if config_dict is not None and config_dict.get('job') == 'gan':
-    raise errors.WorkdirError(f'{workdir}: a GAN job: judge it with judge_gan_job')
   if config_dict.get('job', 'classifier') != 'classifier':
     raise errors.WorkdirError(f'{workdir}: a {config_dict["job"]} job; this judges the pools of '
                               'a classifier experiment (an experiment with GAN arms)')
