@@ -22,6 +22,7 @@ from liverjax.experiment import builders, gan_job, gan_trainer
 from liverjax.models import conv_ops, gans, layers
 from liverjax.steps import epochs, gan
 from liverjax.tools import class_fidelity, sample
+from liverjax.tools.turing import study
 
 
 def _count(tree):
@@ -339,6 +340,17 @@ def test_launch_gan_smoke_end_to_end(kind, fold, tmp_path):
   ds = phantom.load_phantom(config.data.phantom.counts)
   folds = splits.stratified_group_kfold(ds.labels, ds.groups, config.folds, config.split_seed)
   assert summary['n_train_real'] == (len(folds[fold][0]) if fold >= 0 else len(ds))
+  # A reader study drawn from the job: the fold's test ROIs, or the data set it trained on.
+  d = study.draw(work, 2, 3, ['cyst', 'hemangioma'], seed=1)
+  assert d['images'].shape == (10, 64, 64) and d['synthetic'].tolist() == [0] * 4 + [1] * 6
+  assert d['labels'].tolist() == [0, 0, 2, 2, 0, 0, 0, 2, 2, 2]
+  real_rois = [int(o.split()[1]) for o in d['origins'][:4]]
+  np.testing.assert_array_equal(d['images'][:4], ds.images[real_rois][..., 0])
+  if fold >= 0:
+    assert set(real_rois) <= set(folds[fold][1].tolist())
+    assert d['meta']['real_source'] == f"fold {fold}'s test ROIs"
+  else:
+    assert 'held no ROIs out' in d['meta']['real_source']
   # The sampling command reproduces a generator from its checkpoint.
   images, labels, got_classes = sample.generate(work, 5)
   assert images.shape == (15, 64, 64, 1) and list(got_classes) == list(classes)

@@ -8,7 +8,8 @@ tests between arms; the sweeps (a table, and curves where an arm has two sizes o
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
 gain each GAN arm recovers; every pool's quality beside real data (:mod:`~liverjax.report.quality`); a t-SNE of the classifier's
-penultimate features for real test ROIs and synthetic images (as the paper's figure).
+penultimate features for real test ROIs and synthetic images (as the paper's figure); the visual
+Turing test's statistics, where ``turing/turing.json`` exists (:mod:`liverjax.tools.turing`).
 
 Everything is read from the workdir's files (config.json, data.json, results.json,
 features/tsne.npz, the figures the experiment wrote), so a finished run's report is rebuilt
@@ -20,7 +21,7 @@ from __future__ import annotations
 import os
 
 from liverjax.base import errors, workdir as wd
-from liverjax.report import figures, html, markdown, quality
+from liverjax.report import figures, html, markdown, quality, turing
 
 
 def _read(workdir: str, name: str) -> dict:
@@ -50,6 +51,7 @@ def build_markdown(workdir: str) -> str:
   tsne = figures.plot_tsne(workdir, results['classes'])
   if tsne is not None:
     lines += markdown.figure('t-SNE of classifier features', *tsne)
+  lines += turing.from_workdir(workdir)
   return '\n'.join(lines) + '\n'
 
 
