@@ -3,20 +3,15 @@ workdir by the command line, served by the command line, answered in headless Ch
 
 Chromium and its driver come from the system's packages (Debian's chromium and chromium-driver,
 which .ci/run installs); Selenium is pointed at both, so nothing is downloaded. Without them these
-tests are skipped, except under CI=true, where that is a failure. The tests share one study and
-run in file order: the readers of the last one are those the earlier ones finished.
+tests are skipped, except under CI=true, where that is a failure. The tests share one study, with
+four readers, and run in file order (the second one's report counts the first one's reader).
 """
 
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import numpy as np
@@ -26,10 +21,7 @@ import launch
 from configs import dcgan_aug
 from liverjax.base import workdir as wd
 from liverjax.tools.turing import store
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CHROMIUM, DRIVER = shutil.which('chromium'), shutil.which('chromedriver')
-KEYS = {'cyst': 'c', 'metastasis': 'm', 'hemangioma': 'h'}
+from turing_helpers import CHROMIUM, DRIVER, KEYS, Server, browser, command, read
 
 
 def _need_chromium():
@@ -42,49 +34,12 @@ def _need_chromium():
   pytest.skip(message)
 
 
-def _command(*args, **kw):
-  env = dict(os.environ, XLA_FLAGS='', JAX_PLATFORMS='cpu')
-  return subprocess.run([sys.executable, '-m', 'liverjax.tools.turing', *args], cwd=ROOT,
-                        env=env, capture_output=True, text=True, timeout=600, **kw)
-
-
-class Server:
-  """`python -m liverjax.tools.turing serve` in a child process, on a free localhost port."""
-
-  def __init__(self, workdir: str, log_path: str):
-    self.workdir, self.log_path = workdir, log_path
-    with socket.socket() as s:
-      s.bind(('127.0.0.1', 0))
-      self.port = s.getsockname()[1]
-    self.base = f'http://localhost:{self.port}'
-    self.proc = None
-
-  def start(self):
-    log = open(self.log_path, 'a')
-    self.proc = subprocess.Popen(
-        [sys.executable, '-m', 'liverjax.tools.turing', 'serve', f'--workdir={self.workdir}',
-         f'--port={self.port}'], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-      try:
-        socket.create_connection(('127.0.0.1', self.port), timeout=1).close()
-        return
-      except OSError:
-        assert self.proc.poll() is None, open(self.log_path).read()
-        time.sleep(0.2)
-    raise TimeoutError(open(self.log_path).read())
-
-  def kill(self):
-    self.proc.send_signal(signal.SIGKILL)
-    self.proc.wait(timeout=30)
-
-
 @pytest.fixture(scope='module')
 def study(tmp_path_factory):
   _need_chromium()
   work = str(tmp_path_factory.mktemp('turing') / 'dcgan_smoke')
   assert launch.run(dcgan_aug.get_config('smoke'), work) == 0
-  proc = _command('create', f'--workdir={work}', '--n_real=2', '--n_synthetic=2', '--readers=4')
+  proc = command('create', f'--workdir={work}', '--n_real=2', '--n_synthetic=2', '--readers=4')
   assert proc.returncode == 0, proc.stderr[-3000:]
   tokens = dict(re.findall(r'^(reader\d): http://localhost:8765/r/(\S+)$', proc.stdout, re.M))
   assert sorted(tokens) == ['reader1', 'reader2', 'reader3', 'reader4'], proc.stdout
@@ -113,49 +68,6 @@ def _stored(workdir, token):
     conn.close()
 
 
-def _browser():
-  from selenium import webdriver
-  from selenium.webdriver.chrome.service import Service
-  options = webdriver.ChromeOptions()
-  options.binary_location = CHROMIUM
-  for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage',
-              '--window-size=900,1000'):
-    options.add_argument(arg)
-  return webdriver.Chrome(options=options, service=Service(executable_path=DRIVER))
-
-
-def _read(driver, url, choose, keyboard=True, stop_after=None, pages=None):
-  """A scripted reader: answers each image with choose(item) -> (synthetic, class name,
-  confidence), by keyboard shortcuts or by clicks; returns {item: (synthetic, label index,
-  confidence)} of what it sent."""
-  from selenium.webdriver.common.action_chains import ActionChains
-  from selenium.webdriver.common.by import By
-  from selenium.webdriver.common.keys import Keys
-  from selenium.common.exceptions import WebDriverException
-  from selenium.webdriver.support.ui import WebDriverWait
-  classes = list(KEYS)
-  sent = {}
-  driver.get(url)
-  while 'images answered' not in driver.page_source and len(sent) != stop_after:
-    if pages is not None:
-      pages.append((driver.page_source, driver.find_element(By.TAG_NAME, 'img')
-                    .get_attribute('src')))
-    item = driver.find_element(By.NAME, 'item').get_attribute('value')
-    synthetic, name, confidence = choose(item)
-    if keyboard:
-      ActionChains(driver).send_keys('s' if synthetic else 'r', KEYS[name], str(confidence),
-                                     Keys.ENTER).perform()
-    else:
-      for field, value in (('source', 'synthetic' if synthetic else 'real'),
-                           ('label', classes.index(name)), ('confidence', confidence)):
-        driver.find_element(By.CSS_SELECTOR, f'input[name={field}][value="{value}"]').click()
-      driver.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
-    WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,)).until(
-        lambda d: 'images answered' in d.page_source or f'value="{item}"' not in d.page_source)
-    sent[item] = (int(synthetic), classes.index(name), confidence)
-  return sent
-
-
 def test_a_reader_completes_the_study_and_nothing_shown_holds_the_answer_key(study):
   work, token, base = study['workdir'], study['tokens']['reader3'], study['server'].base
   truth = _truth(work)
@@ -163,9 +75,9 @@ def test_a_reader_completes_the_study_and_nothing_shown_holds_the_answer_key(stu
   choose = lambda item: (bool(rng.integers(2)), str(rng.choice(list(KEYS))),
                          int(rng.integers(1, 6)))
   pages = []
-  driver = _browser()
+  driver = browser()
   try:
-    sent = _read(driver, f'{base}/r/{token}', choose, pages=pages)
+    sent = read(driver, f'{base}/r/{token}', choose, pages=pages)
     assert f'All {len(truth)} images answered' in driver.page_source
   finally:
     driver.quit()
@@ -192,9 +104,9 @@ def test_two_readers_at_once_lose_no_answer_and_their_statistics_follow(study):
   sent = {}
 
   def reader(name, choose, keyboard):
-    driver = _browser()
+    driver = browser()
     try:
-      sent[name] = _read(driver, f'{base}/r/{tokens[name]}', choose, keyboard)
+      sent[name] = read(driver, f'{base}/r/{tokens[name]}', choose, keyboard)
     finally:
       driver.quit()
 
@@ -206,7 +118,7 @@ def test_two_readers_at_once_lose_no_answer_and_their_statistics_follow(study):
     t.join(timeout=300)
   for name in ('reader1', 'reader2'):
     assert len(sent[name]) == 12 and _stored(work, tokens[name]) == sent[name]
-  proc = _command('report', f'--workdir={work}')
+  proc = command('report', f'--workdir={work}')
   assert proc.returncode == 0, proc.stderr[-3000:]
   stats = wd.read_json(os.path.join(work, 'turing', 'turing.json'))
   r1, r2 = stats['per_reader']['reader1'], stats['per_reader']['reader2']
@@ -232,9 +144,9 @@ def test_the_server_is_killed_mid_study_and_the_reader_resumes(study):
   work, token, server = study['workdir'], study['tokens']['reader4'], study['server']
   classes = list(KEYS)
   choose = lambda item: (True, classes[len(item) % 3], 2)
-  driver = _browser()
+  driver = browser()
   try:
-    first = _read(driver, f'{server.base}/r/{token}', choose, stop_after=5)
+    first = read(driver, f'{server.base}/r/{token}', choose, stop_after=5)
     server.kill()
     server.start()
     driver.get(f'{server.base}/r/{token}')
@@ -246,7 +158,7 @@ def test_the_server_is_killed_mid_study_and_the_reader_resumes(study):
     assert _http('POST', f'{server.base}/r/{token}/answer', replay) == 409
     assert _http('POST', f'{server.base}/r/forged/answer', replay) == 404
     assert _http('GET', f'{server.base}/r/{token}/i/{answered}.png') == 404
-    rest = _read(driver, f'{server.base}/r/{token}', choose)
+    rest = read(driver, f'{server.base}/r/{token}', choose)
     assert 'All 12 images answered' in driver.page_source
   finally:
     driver.quit()
