@@ -72,6 +72,7 @@ def test_pooled_interval_resamples_images_not_answers():
   both = turing.study_stats(_join(one, twin), ['a'], n_boot=300, seed=3)['pooled']
   assert both['accuracy'] == alone['accuracy']
   assert both['ci95'] == alone['ci95']
+  assert both['sign_test_p'] == alone['sign_test_p'] == turing.summary(one)['binomial_p']
   lo, hi = alone['ci95']['accuracy']
   assert lo < alone['accuracy'] < hi
 
@@ -91,6 +92,8 @@ def test_agreement_and_medigan_row():
   assert stats['medigan'] == {'readers': 3, 'AUC': stats['pooled']['auc'],
                               'accuracy': stats['pooled']['accuracy']}
   assert stats['pooled']['n'] == 18 and set(stats['per_reader']) == {'r1', 'r2', 'r3'}
+  # images right by majority: shares [2/3, 0, 1, 2/3, 1, 0] -> 4 right, 2 wrong: 2 x 22 / 64.
+  assert stats['pooled']['sign_test_p'] == pytest.approx(44 / 64, abs=1e-12)
 
 
 def test_no_answers_yet():

@@ -5,10 +5,11 @@ Each answer is one reader's verdict on one image: real or synthetic, a class, an
 synthetic, specificity the share of real ones called real. The ROC AUC ranks images by a signed
 score, +confidence for "synthetic" and -confidence for "real" (0.5: the reader cannot tell).
 
-Readers see the same images, so their answers are not independent. Each reader is reported alone;
-the pooled figures (all answers together) carry 95% intervals from a bootstrap over images that
-keeps every reader's answers to an image together, the repeated-measures structure that a pooled
-binomial interval would ignore. Agreement between readers: Cohen's kappa per pair, Fleiss' kappa
+Readers see the same images, so their answers are not independent. Each reader is reported alone
+(with a binomial test against chance); the pooled figures (all answers together) carry 95%
+intervals from a bootstrap over images that keeps every reader's answers to an image together, and
+a sign test over images (each image's majority verdict) in place of a binomial test over answers,
+which would count a repeated image as new evidence. Agreement between readers: Cohen's kappa per pair, Fleiss' kappa
 over all readers, on the images that every reader answered.
 """
 
@@ -77,6 +78,17 @@ def summary(a: dict) -> dict:
           'class_accuracy_synthetic': _share(named[syn])}
 
 
+def image_sign_test(a: dict) -> float:
+  """Returns the two-sided p of a sign test over images: each image counts once, as correct when
+  most of its answers were right and wrong when most were not (ties left out), against chance.
+  With one reader it is that reader's binomial test; readers who repeat each other add nothing."""
+  _, inverse = np.unique(a['item'], return_inverse=True)
+  correct = (a['synthetic'] == a['said_synthetic']).astype(float)
+  share = np.bincount(inverse, correct) / np.bincount(inverse)
+  right, wrong = int((share > 0.5).sum()), int((share < 0.5).sum())
+  return float(scipy.stats.binomtest(right, right + wrong, 0.5).pvalue) if right + wrong else 1.0
+
+
 def _bootstrap(a: dict, n_boot: int, seed: int) -> dict:
   """Returns 95% percentile intervals of pooled accuracy, AUC and class accuracies, resampling
   images (each with all its readers' answers)."""
@@ -126,6 +138,8 @@ def study_stats(answers: dict, classes, n_boot: int = 2000, seed: int = 0) -> di
   per_reader = {r: summary({f: v[a['reader'] == r] for f, v in a.items()}) for r in readers}
   pooled = summary(a) if len(a['item']) else {}
   if pooled:
+    del pooled['binomial_p']   # its answers are not independent: images are the units
+    pooled['sign_test_p'] = image_sign_test(a)
     pooled['ci95'] = _bootstrap(a, n_boot, seed)
   return {'classes': list(classes), 'readers': readers, 'per_reader': per_reader,
           'pooled': pooled, 'agreement': agreement(a, len(classes)),

@@ -30,20 +30,20 @@ def section(stats: dict) -> list[str]:
            f'{study["n_synthetic_per_class"]} synthetic ({study["synthetic_source"]}) images per '
            f'class ({", ".join(study["asked_classes"])}), mixed, one at a time, each in their own '
            f'order; real images: {study["real_source"]}. Accuracy is telling real from synthetic '
-           '(chance 50%; the binomial test is against it); sensitivity: synthetic images called '
+           '(chance 50%; tested against it: per reader a binomial test, pooled a sign test over images); sensitivity: synthetic images called '
            'synthetic; specificity: real ones called real; AUC from the answer signed by its '
            'confidence. Class accuracy: the lesion named correctly, on real and on synthetic '
            'images (the paper\'s table). Readers saw the same images: the pooled row\'s 95% '
            'intervals resample images with all their answers.', '']
   if not pooled:
     return lines + ['No answers yet.', '']
-  header = ['reader', 'answers', 'accuracy', 'binomial p', 'sensitivity', 'specificity', 'AUC',
+  header = ['reader', 'answers', 'accuracy', 'p vs chance', 'sensitivity', 'specificity', 'AUC',
             'class acc. real', 'class acc. synthetic']
   rows = [[r, str(s['n']), _pct(s['accuracy']), _num(s['binomial_p'], 3), _pct(s['sensitivity']),
            _pct(s['specificity']), _num(s['auc']), _pct(s['class_accuracy_real']),
            _pct(s['class_accuracy_synthetic'])] for r, s in stats['per_reader'].items()]
   rows.append(['**pooled**', str(pooled['n']), _ci(pooled, 'accuracy', _pct),
-               _num(pooled['binomial_p'], 3), _pct(pooled['sensitivity']),
+               _num(pooled['sign_test_p'], 3), _pct(pooled['sensitivity']),
                _pct(pooled['specificity']), _ci(pooled, 'auc', _num),
                _ci(pooled, 'class_accuracy_real', _pct),
                _ci(pooled, 'class_accuracy_synthetic', _pct)])
