@@ -12,6 +12,11 @@ An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set i
   options of ``configs/common.py: data_efficient``, compared with the paper's GAN too). Pool ``oracle`` (arm ``real``): classic variants of fresh phantom ROIs
   from new patients (``config.oracle``), what a perfect generator would draw; phantom data only.
   :mod:`liverjax.experiment.training_sets` builds and caches pools.
+- ``synthetic_only``: N images per class of the pool of the GAN arm ``source`` and nothing else,
+  for every N in ``config.synthetic.per_class`` (arms ``tstr_<gan arm>``: train on synthetic, test
+  on real, TSTR);
+- ``classic_per_class``: a classic set of N x (number of classes) variants for the same N (arm
+  ``trtr``): TSTR's reference, as many images and so as many steps, from the real ROIs.
 
 Adding an arm is adding an entry here (and, for a new kind of pool, its builder in
 ``training_sets.POOLS``). Order matters: each arm is compared, paired, with the ``none`` and
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import dataclasses
 
-RECIPES = ('real', 'classic', 'synthetic')
+RECIPES = ('real', 'classic', 'synthetic', 'synthetic_only', 'classic_per_class')
+REFERENCES = ('synthetic_only', 'classic_per_class')   # TSTR and TRTR: compared with each other
+                                                       # only, never with none or classic
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,21 +40,29 @@ class Arm:
   pool: str = ''     # synthetic recipe: where the added images come from
   baseline: str = ''  # an arm before it that it is also compared with, paired (besides none
                       # and classic)
+  source: str = ''   # synthetic_only recipe: the GAN arm whose pool it trains on
 
   def sizes(self, config) -> list[int]:
     """Returns the arm's sweep of sizes (0 for the real recipe)."""
     return {'real': [0], 'classic': list(config.classic.sizes),
-            'synthetic': list(config.synthetic.per_class)}[self.recipe]
+            'synthetic': list(config.synthetic.per_class),
+            'synthetic_only': list(config.synthetic.per_class),
+            'classic_per_class': list(config.synthetic.per_class)}[self.recipe]
 
-  def classic_size(self, config, size: int) -> int:
-    """Returns the size of the classic set under a run of this size (0: the real ROIs)."""
-    if self.recipe == 'real' or size == 0:
+  def classic_size(self, config, size: int, num_classes: int) -> int:
+    """Returns the size of the classic set under a run of this size (0: none; for the real
+    recipe, the real ROIs)."""
+    if self.recipe in ('real', 'synthetic_only') or size == 0:
       return 0
+    if self.recipe == 'classic_per_class':
+      return size * num_classes
     return size if self.recipe == 'classic' else int(config.synthetic.classic_size)
 
   def n_train(self, config, size: int, n_real: int, num_classes: int) -> int:
     """Returns the number of training examples of a run of this size."""
-    n_classic = self.classic_size(config, size)
+    if self.recipe == 'synthetic_only':
+      return size * num_classes
+    n_classic = self.classic_size(config, size, num_classes)
     if n_classic == 0:
       return n_real
     return n_classic + (size * num_classes if self.recipe == 'synthetic' else 0)
@@ -61,5 +76,10 @@ ARMS = {arm.name: arm for arm in (
     Arm('dcgan_de', 'synthetic', pool='gan', baseline='dcgan'),   # with data-efficient options
     Arm('acgan_de', 'synthetic', pool='gan', baseline='acgan'),
     Arm('real', 'synthetic', pool='oracle'),
+    Arm('tstr_dcgan', 'synthetic_only', source='dcgan'),   # synthetic images only
+    Arm('tstr_acgan', 'synthetic_only', source='acgan'),
+    Arm('tstr_dcgan_de', 'synthetic_only', source='dcgan_de'),
+    Arm('tstr_acgan_de', 'synthetic_only', source='acgan_de'),
+    Arm('trtr', 'classic_per_class'),   # their reference: as many classic variants
 )}
 GAN_ARMS = tuple(name for name, arm in ARMS.items() if arm.pool == 'gan')

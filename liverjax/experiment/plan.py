@@ -58,10 +58,15 @@ def run_key(seed: int, fold: int, size: int) -> jax.Array:
 
 
 def check_arms(config) -> None:
-  """Raises ConfigError if config.arms names an arm that does not exist."""
+  """Raises ConfigError if config.arms names an arm that does not exist, or one that trains on
+  the pool of an arm it leaves out."""
   for arm in config.arms:
     if arm not in ARMS:
       raise errors.ConfigError(f'config.arms: unknown arm {arm!r} (known: {", ".join(ARMS)})')
+    source = ARMS[arm].source
+    if source and source not in config.arms:
+      raise errors.ConfigError(f'config.arms: {arm} trains on the images of arm {source}; add '
+                               f'{source} to config.arms')
 
 
 def plan(config) -> list[Run]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from liverjax.evaluation import classification
 from liverjax.experiment import synthetic_quality
-from liverjax.experiment.arms import ARMS, GAN_ARMS
+from liverjax.experiment.arms import ARMS, GAN_ARMS, REFERENCES
 from liverjax.experiment.runner import Runner
 
 # A run whose last epoch's mean training accuracy (dropout on) is below this has not fit its
@@ -53,17 +53,48 @@ def summarize(records: list[dict], classes, config) -> dict:
                                 for m in classification.SCALAR_METRICS} for s, v in sweep.items()}
   paired, order = {}, list(ARMS)
   for arm in config.arms:
+    if ARMS[arm].recipe in REFERENCES:
+      continue   # TSTR and TRTR: compared with each other only (train_synthetic_test_real)
     for ref in ('none', 'classic', ARMS[arm].baseline):
       if arm != ref and ref in arms and order.index(arm) > order.index(ref):
-        pick = lambda a: [r for r in records if r['arm'] == a and r['size'] == arms[a]['size']]
-        a_runs, r_runs = pick(arm), pick(ref)
-        seeds = {r['seed'] for r in a_runs} & {r['seed'] for r in r_runs}
-        a_folds, r_folds = (classification.fold_means([r for r in runs if r['seed'] in seeds])
-                            for runs in (a_runs, r_runs))
-        folds = sorted(set(a_folds) & set(r_folds))
-        paired[f'{arm}_vs_{ref}'] = classification.paired_test([a_folds[f] for f in folds],
-                                                               [r_folds[f] for f in folds])
-  return {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
+        paired[f'{arm}_vs_{ref}'] = _paired(records, (arm, arms[arm]['size']),
+                                            (ref, arms[ref]['size']))
+  out = {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
+  tstr = train_synthetic_test_real(records, config, arms, len(classes))
+  if tstr:
+    out['tstr'] = tstr
+  return out
+
+
+def _paired(records: list[dict], a: tuple[str, int], b: tuple[str, int]) -> dict:
+  """Returns the paired test of runs (arm, size) a against b, fold by fold, over the seeds both
+  ran (each fold's accuracy the mean over those seeds)."""
+  a_runs, b_runs = ([r for r in records if (r['arm'], r['size']) == x] for x in (a, b))
+  seeds = {r['seed'] for r in a_runs} & {r['seed'] for r in b_runs}
+  a_folds, b_folds = (classification.fold_means([r for r in runs if r['seed'] in seeds])
+                      for runs in (a_runs, b_runs))
+  folds = sorted(set(a_folds) & set(b_folds))
+  return classification.paired_test([a_folds[f] for f in folds], [b_folds[f] for f in folds])
+
+
+def train_synthetic_test_real(records: list[dict], config, arms: dict, num_classes: int) -> dict:
+  """Returns {tstr arm: {'source', 'sizes': {N: {images, tstr, trtr, paired}}}}: the classifier
+  trained on N synthetic images per class only (TSTR), tested on the fold's real test ROIs,
+  beside arm trtr, as many classic variants of the real training ROIs with the same steps (None
+  without that arm), paired over folds. TSTR near TRTR: the synthetic images carry what the
+  classes are told apart by; far below: they do not (however real they look)."""
+  out = {}
+  for arm in [a for a in config.arms if ARMS[a].recipe == 'synthetic_only']:
+    rows = {}
+    for size in sorted({r['size'] for r in records if r['arm'] == arm}):
+      images = size * num_classes
+      trtr = arms.get('trtr', {}).get('sweep', {}).get(str(size))
+      rows[str(size)] = {'images': images,
+                         'tstr': arms[arm]['sweep'][str(size)]['accuracy'],
+                         'trtr': trtr and trtr['accuracy'],
+                         'paired': trtr and _paired(records, (arm, size), ('trtr', size))}
+    out[arm] = {'source': ARMS[arm].source, 'sizes': rows}
+  return out
 
 
 def oracle_share(records: list[dict], config) -> dict:

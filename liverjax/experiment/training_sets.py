@@ -112,23 +112,28 @@ class TrainingSets:
     ctx = self.ctx
     real, n = padding.pad_rows(ctx.real, ctx.folds[run.fold][0], ctx.config.train.batch_size)
     arm = ARMS[run.arm]
-    if arm.classic_size(ctx.config, run.size) == 0:
+    if (arm.recipe != 'synthetic_only' and
+        arm.classic_size(ctx.config, run.size, ctx.num_classes) == 0):
       return real, np.int32(n)
-    if arm.recipe == 'synthetic':
-      self.pool(run.arm, run.fold)   # builds the pool first: timed as its own stages
+    if arm.pool or arm.source:
+      self.pool(arm.source or run.arm, run.fold)   # built first: timed as its own stages
     with ctx.stopwatch('augmentation'):
       train_set = jax.block_until_ready(self._augmented(run, key, real, np.int32(n)))
     return train_set, np.int32(train_set['label'].shape[0])
 
   def _augmented(self, run: plan.Run, key, real, n) -> dict:
     ctx, arm = self.ctx, ARMS[run.arm]
-    n_classic = arm.classic_size(ctx.config, run.size)
-    if arm.recipe != 'classic':   # the classic part is exactly the classic run's set of that size
+    n_classic = arm.classic_size(ctx.config, run.size, ctx.num_classes)
+    mixes = arm.recipe in ('synthetic', 'synthetic_only')
+    if mixes:   # the classic part is exactly the classic run's set of that size
       key = jax.random.split(plan.run_key(run.seed, run.fold, n_classic), 3)[1]
-    images, labels = ctx.programs.classic_augment(key, real['image'], real['label'],
-                                                  real['diameter_px'], n, n_classic)
-    if arm.recipe == 'synthetic':
-      gen_images, gen_labels = self.pool(run.arm, run.fold)
+    if arm.recipe == 'synthetic_only':
+      images, labels = real['image'][:0], real['label'][:0]
+    else:
+      images, labels = ctx.programs.classic_augment(key, real['image'], real['label'],
+                                                    real['diameter_px'], n, n_classic)
+    if mixes:
+      gen_images, gen_labels = self.pool(arm.source or run.arm, run.fold)
       per_class = (run.size,) * ctx.num_classes
       images, labels = ctx.programs.mix_synthetic(jax.random.fold_in(key, run.size), images,
                                                   labels, gen_images, gen_labels, per_class)

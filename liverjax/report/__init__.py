@@ -7,7 +7,7 @@ phantom's ceiling beside them, where ``ceiling.json`` exists (:mod:`liverjax.too
 tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
-gain each GAN arm recovers; every pool's quality beside real data (:mod:`~liverjax.report.quality`); a t-SNE of the classifier's
+gain each GAN arm recovers; train on synthetic, test on real (TSTR) beside TRTR; every pool's quality beside real data (:mod:`~liverjax.report.quality`); a t-SNE of the classifier's
 penultimate features for real test ROIs and synthetic images (as the paper's figure); the visual
 Turing test's statistics, where ``turing/turing.json`` exists (:mod:`liverjax.tools.turing`).
 
@@ -47,7 +47,8 @@ def build_markdown(workdir: str) -> str:
   lines += ['']
   lines += markdown.confusion(results) + markdown.samples(config, results['classes'])
   lines += markdown.diversity(results) + markdown.fidelity(config, results)
-  lines += quality.oracle_share(results) + quality.synthetic_quality(results, workdir)
+  lines += quality.oracle_share(results) + quality.tstr(results)
+  lines += quality.synthetic_quality(results, workdir)
   tsne = figures.plot_tsne(workdir, results['classes'])
   if tsne is not None:
     lines += markdown.figure('t-SNE of classifier features', *tsne)

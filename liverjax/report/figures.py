@@ -23,14 +23,21 @@ def _savefig(fig, path: str) -> None:
   plt.close(fig)
 
 
+def _sweep_label(arm: str) -> str:
+  if arm == 'trtr':
+    return 'classic variants per class (the training set, TRTR)'
+  if arm.startswith('tstr_'):
+    return f'{arm[5:].upper()} images per class (the whole training set, TSTR)'
+  return f'{"fresh real ROIs" if arm == "real" else arm.upper()} images added per class'
+
+
 def plot_sweeps(results: dict, fig_dir: str) -> list[str]:
   """Writes the sweep curves of arms with two sizes or more as PNG (a one-size sweep is a table
   row, :func:`liverjax.report.markdown.sweeps`); returns their paths relative to the workdir."""
   out = []
   arms = results['arms']
   panels = [('classic', 'classic augmented set size (images per fold)', 'sweep_classic.png')]
-  panels += [(a, f'{"fresh real ROIs" if a == "real" else a.upper()} images added per class',
-              f'sweep_{a}.png') for a in arms if a not in ('none', 'classic')]
+  panels += [(a, _sweep_label(a), f'sweep_{a}.png') for a in arms if a not in ('none', 'classic')]
   for arm, xlabel, name in panels:
     if arm not in arms or len(arms[arm].get('sweep', {})) < 2:
       continue
