@@ -19,8 +19,10 @@ Writes to the workdir, for the report (:mod:`liverjax.report`) and any later sta
   gan/<kind>_fold<k>/      each fold's GAN checkpoints and the diversity of its pool
   figures/                 data_<class>.png, <kind>_fold<k>/{<class>,real_<class>}.png
   features/tsne.npz        penultimate features of fold 0's test ROIs and synthetic images
-  results.json             summary over arms, GAN checks, the oracle's share, synthetic_quality
-                           (written last of the results, atomically)
+  results.json             summary over arms, TSTR beside TRTR, GAN checks, the oracle's share,
+                           synthetic_quality (written last of the results, atomically); a
+                           reader study adds turing_test (liverjax.tools.turing)
+  turing/                  a reader study, if one was made: study.sqlite, turing.json, turing.md
   timing.json              wall time per stage (not a result: it varies between machines)
   tensorboard/             training scalars
 """
