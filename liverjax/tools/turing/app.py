@@ -184,15 +184,15 @@ def make_app(db_path: str) -> flask.Flask:
     reader(token)
     item = flask.request.form.get('item', '')
     said = _form(flask.request.form, {v for v, _ in options})
-    status = store.record(db(), token, item, *said, allow_changes=allow)
+    status, position = store.record(db(), token, item, *said, allow_changes=allow)
     if status == 'unknown':
       flask.abort(404, 'no such image for this reader')
     if status == 'conflict':
       flask.abort(409, 'this image is not the one to answer now (already answered, or not yet '
                   'shown); nothing was changed')
-    where = store.position(db(), token, item)[0] + 1
-    done = store.progress(db(), token)['done']
-    nxt = f'/r/{token}' + (f'?at={where}' if allow and where < done else '')
+    nxt = f'/r/{token}'
+    if allow and position + 1 < store.progress(db(), token)['done']:   # back among answered
+      nxt += f'?at={position + 1}'
     return flask.redirect(nxt, 303)
 
   return app

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 
-from liverjax import report as experiment_report
 from liverjax.base import workdir as wd
 from liverjax.evaluation import turing
-from liverjax.report import turing as turing_report
 from liverjax.tools.turing import store
 
 
@@ -29,6 +27,8 @@ def report(workdir: str, n_boot: int = 2000) -> dict:
     meta, answers = store.meta(conn), store.answers(conn)
   finally:
     conn.close()
+  from liverjax import report as experiment_report   # matplotlib: not at the server's start
+  from liverjax.report import turing as turing_report
   stats = dict(turing.study_stats(answers, meta['classes'], n_boot), study=meta)
   wd.write_json(os.path.join(workdir, 'turing', 'turing.json'), stats)
   wd.write_text(os.path.join(workdir, 'turing', 'turing.md'),

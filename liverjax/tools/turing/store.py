@@ -133,27 +133,27 @@ def position(conn: sqlite3.Connection, token: str, item: str) -> tuple | None:
 
 
 def record(conn: sqlite3.Connection, token: str, item: str, said_synthetic: int, said_label: int,
-           confidence: int, allow_changes: bool) -> str:
-  """Writes an answer in one transaction; returns 'ok', 'unknown' (the item is not in the
-  reader's order) or 'conflict' (not the reader's current item, and not a change the study
-  allows)."""
+           confidence: int, allow_changes: bool) -> tuple[str, int | None]:
+  """Writes an answer in one transaction; returns (status, the item's position in the reader's
+  order): 'ok', 'unknown' (not in the reader's order; position None) or 'conflict' (not the
+  reader's current item, and not a change the study allows)."""
   now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
   with transaction(conn):
     where = position(conn, token, item)
     if where is None:
-      return 'unknown'
+      return 'unknown', None
     prog = progress(conn, token)
     if where[1] and allow_changes:
       conn.execute('UPDATE answers SET said_synthetic = ?, said_label = ?, confidence = ?, '
                    'answered_at = ?, changes = changes + 1 WHERE reader = ? AND item = ?',
                    (said_synthetic, said_label, confidence, now, token, item))
-      return 'ok'
+      return 'ok', where[0]
     if item != prog['current']:
-      return 'conflict'
+      return 'conflict', where[0]
     conn.execute('INSERT INTO answers (reader, item, said_synthetic, said_label, confidence, '
                  'answered_at) VALUES (?, ?, ?, ?, ?, ?)',
                  (token, item, said_synthetic, said_label, confidence, now))
-  return 'ok'
+  return 'ok', where[0]
 
 
 def image(conn: sqlite3.Connection, item: str) -> np.ndarray:
