@@ -22,9 +22,13 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.phantom = ml_collections.ConfigDict()
   c.data.phantom.counts = (53, 64, 65)   # cyst, metastasis, hemangioma (the paper's counts)
   c.data.phantom.seed = 0
-  c.data.phantom.noise_hu = 18.0         # correlated CT noise (HU std)
-  c.data.phantom.contrast = 1.0          # scales lesion-vs-liver contrast
-  c.data.phantom.overlap = 0.25          # fraction of atypical metastases / hemangiomas
+  c.data.phantom.version = 1             # 1: the phantom of every earlier result; 2: real CT
+                                         # texture, the liver's edge (datasets/phantom_tissue.py)
+  # The phantom's knobs; -1: the version's value (datasets/phantom.py VERSIONS).
+  c.data.phantom.noise_hu = -1.0         # CT noise (HU std; version 2: 13, version 1: 18)
+  c.data.phantom.contrast = -1.0         # scales lesion-vs-liver contrast (0.7 / 1.0)
+  c.data.phantom.overlap = -1.0          # fraction of atypical metastases / hemangiomas (0.4 / 0.25)
+  c.data.phantom.edge = -1.0             # fraction of ROIs at the liver's edge (0.35 / 0)
 
   c.augment = ml_collections.ConfigDict()
   c.augment.scale_range = (0.85, 1.15)   # zoom range of the 5 scalings (not in the paper's text)

@@ -28,10 +28,28 @@ import dataclasses
 import numpy as np
 from PIL import Image
 
+from liverjax.datasets import phantom_tissue as tissue
 from liverjax.datasets.dataset import Dataset, window_hu
 
 CLASSES = ('cyst', 'metastasis', 'hemangioma')
 PAPER_COUNTS = (53, 64, 65)
+
+
+# Each version's knobs. Version 2's are calibrated on phantom seed 1 by
+# benchmarks/phantom_calibration.py; version 1 keeps the earlier phantom's images, byte for byte.
+VERSIONS = {1: dict(noise_hu=18.0, contrast=1.0, overlap=0.25, edge=0.0),
+            2: dict(noise_hu=13.0, contrast=0.7, overlap=0.4, edge=0.5)}
+
+
+def settings(p) -> dict:
+  """Returns PhantomConfig's keyword arguments from config.data.phantom (a ConfigDict or the dict
+  of a workdir's config.json): version (1 where it is missing: workdirs written before versions
+  existed) and the knobs, a negative knob meaning the version's value."""
+  out = {'version': int(p.get('version', 1))}
+  for k in VERSIONS[1]:
+    v = p.get(k, -1.0)
+    out[k] = None if v is None or v < 0 else float(v)
+  return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,82 +62,32 @@ class PhantomConfig:
   diameter_mm: tuple[float, float] = (10.0, 102.0)
   margin: float = 1.6               # ROI side = margin * lesion diameter (at least min_side_mm).
   min_side_mm: float = 24.0
-  noise_hu: float = 18.0            # std of the correlated noise, per patient x U[0.7, 1.3].
-  contrast: float = 1.0             # scales every lesion-vs-parenchyma HU difference.
-  overlap: float = 0.25             # fraction of atypical metastases / hemangiomas.
   window: tuple[float, float] = (350.0, 40.0)   # (width, level) in HU.
   lesions_per_patient: tuple[int, int] = (1, 3)
+  version: int = 1                  # 1: the earlier phantom; 2: CT texture, the liver's edge.
+  # The knobs; None: the version's value (VERSIONS).
+  noise_hu: float | None = None     # std of the CT noise (HU), per patient x a random factor.
+  contrast: float | None = None     # scales every lesion-vs-parenchyma HU difference.
+  overlap: float | None = None      # fraction of atypical metastases / hemangiomas.
+  edge: float | None = None         # fraction of ROIs at the liver's edge (version 2).
+
+  def __post_init__(self):
+    if self.version not in VERSIONS:
+      raise ValueError(f'phantom version {self.version}: expected one of {sorted(VERSIONS)}')
+    for k, v in VERSIONS[self.version].items():
+      if getattr(self, k) is None:
+        object.__setattr__(self, k, v)
 
 
-def _gaussian_kernel(sigma: float) -> np.ndarray:
-  radius = max(1, int(3 * sigma + 0.5))
-  x = np.arange(-radius, radius + 1, dtype=np.float64)
-  k = np.exp(-0.5 * (x / sigma) ** 2)
-  return k / k.sum()
-
-
-def _blur(a: np.ndarray, sigma: float) -> np.ndarray:
-  """Separable Gaussian blur with reflect padding (sigma in pixels)."""
-  if sigma <= 0:
-    return a
-  k = _gaussian_kernel(sigma)
-  r = len(k) // 2
-  pad = np.pad(a, r, mode='reflect') if r < min(a.shape) else np.pad(a, r, mode='edge')
-  out = np.apply_along_axis(lambda v: np.convolve(v, k, mode='valid'), 0, pad)
-  out = np.apply_along_axis(lambda v: np.convolve(v, k, mode='valid'), 1, out)
-  return out
-
-
-def _correlated_noise(rng, shape, sigma_px: float, std: float) -> np.ndarray:
-  """Gaussian noise blurred to correlation length sigma_px, rescaled to the given std."""
-  n = _blur(rng.standard_normal(shape), sigma_px)
-  return n * (std / (n.std() + 1e-8))
-
-
-def _smoothstep_edge(signed_dist: np.ndarray, width: float) -> np.ndarray:
-  """Returns 1 inside (signed_dist < 0), 0 outside, with a logistic edge of the given width (px)."""
-  return 1.0 / (1.0 + np.exp(np.clip(signed_dist / max(width, 1e-3), -50, 50)))
-
-
-def _draw_vessels(rng, n_px: int, pixel_mm: float, n_vessels: int) -> np.ndarray:
-  """Returns a [0,1] map of branching tubular vessels (random curved segments with branches)."""
-  yy, xx = np.mgrid[0:n_px, 0:n_px].astype(np.float64)
-  vmap = np.zeros((n_px, n_px))
-  segments = []
-  for _ in range(n_vessels):
-    # Trunk: enters from one border, curves across.
-    p0 = rng.uniform(0, n_px, 2)
-    ang = rng.uniform(0, 2 * np.pi)
-    length = rng.uniform(0.5, 1.2) * n_px
-    radius_mm = rng.uniform(1.5, 5.0)
-    segments.append((p0, ang, length, radius_mm))
-    # One or two branches leaving the trunk at a random point.
-    for _ in range(rng.integers(0, 3)):
-      t = rng.uniform(0.2, 0.8)
-      pb = p0 + t * length * np.array([np.cos(ang), np.sin(ang)])
-      segments.append((pb, ang + rng.choice([-1, 1]) * rng.uniform(0.4, 1.1),
-                       rng.uniform(0.3, 0.7) * length, radius_mm * rng.uniform(0.5, 0.8)))
-  for p0, ang, length, radius_mm in segments:
-    curvature = rng.normal(0, 0.6) / max(length, 1.0)
-    n_pts = max(8, int(length))
-    s = np.linspace(0, length, n_pts)
-    a = ang + curvature * s
-    pts = p0 + np.cumsum(np.stack([np.cos(a), np.sin(a)], -1) * (length / n_pts), axis=0)
-    r_px = radius_mm / pixel_mm
-    # Distance from every pixel to the polyline's points (sampled densely enough).
-    d2 = np.full((n_px, n_px), np.inf)
-    for py, px in pts[:: max(1, int(r_px / 2))]:
-      d2 = np.minimum(d2, (yy - py) ** 2 + (xx - px) ** 2)
-    # Flat-topped tube with a soft wall (partial-volume edge of about 0.3 radius).
-    vmap = np.maximum(vmap, _smoothstep_edge(np.sqrt(d2) - r_px, 0.3 * r_px))
-  return vmap
+_blur, _correlated_noise, _smoothstep_edge = (tissue.blur, tissue.correlated_noise,
+                                               tissue.smoothstep_edge)
 
 
 def _parenchyma(rng, n_px: int, px: float, liver_hu: float) -> tuple[np.ndarray, np.ndarray]:
   """Returns (HU, vessel mask) of an n_px square of parenchyma: enhancement varies per patient
   (contrast timing), plus slow shading; 1-3 vessels (drawn in by the caller)."""
   hu = liver_hu + _correlated_noise(rng, (n_px, n_px), 12.0 / px, 6.0)
-  vessels = _draw_vessels(rng, n_px, px, n_vessels=rng.integers(1, 4))
+  vessels = tissue.draw_vessels(rng, n_px, px, n_vessels=rng.integers(1, 4))
   return hu, vessels
 
 
@@ -150,7 +118,11 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
   radius_px = d_mm / 2 / px
 
   liver_hu, vessel_hu = patient['liver_hu'], patient['vessel_hu']
-  hu, vessels = _parenchyma(rng, n_px, px, liver_hu)
+  if cfg.version == 1:
+    hu, vessels = _parenchyma(rng, n_px, px, liver_hu)
+  else:   # flat enhancement; the texture comes with the noise (phantom_tissue.texture)
+    hu = np.full((n_px, n_px), liver_hu)
+    vessels = tissue.draw_vessels(rng, n_px, px, rng.integers(0, 2), radius_mm=(1.0, 2.5))
 
   atypical = rng.uniform() < cfg.overlap
   if cls == 'cyst':
@@ -198,13 +170,27 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
 
   hu = np.where(inside > 0.5, hu, hu + (vessel_hu - liver_hu) * vessels)  # vessels stay outside
   hu = inside * lesion + (1 - inside) * hu
-  # Scanner noise: correlated (blotchy), per-patient level, on top of everything.
-  hu = hu + _correlated_noise(rng, (n_px, n_px), 0.7 / px, patient['noise'])
+  if cfg.version == 1:   # scanner noise: correlated (blotchy), per-patient level, on top
+    hu = hu + _correlated_noise(rng, (n_px, n_px), 0.7 / px, patient['noise'])
+  else:
+    if rng.uniform() < cfg.edge:
+      liver, outside = tissue.liver_edge(rng, n_px, px, centre, inside)
+      hu = liver * hu + (1 - liver) * outside
+    hu = hu + tissue.texture(rng, n_px, px, patient['noise'])
 
   roi = Image.fromarray(hu.astype(np.float32), mode='F').resize(
       (cfg.size, cfg.size), Image.Resampling.BICUBIC)
   out = window_hu(np.asarray(roi), *cfg.window)
   return out, d_mm / (n_px * px) * cfg.size
+
+
+def new_patient(rng, cfg: PhantomConfig) -> dict:
+  """Returns a patient's liver and vessel enhancement (HU) and CT noise level."""
+  if cfg.version == 1:
+    return dict(liver_hu=rng.uniform(95, 125), vessel_hu=rng.uniform(170, 210),
+                noise=cfg.noise_hu * rng.uniform(0.7, 1.3))
+  return dict(liver_hu=rng.uniform(105, 130), vessel_hu=rng.uniform(160, 200),
+              noise=cfg.noise_hu * rng.uniform(0.85, 1.15))
 
 
 def make_phantom(cfg: PhantomConfig = PhantomConfig()) -> dict[str, np.ndarray]:
@@ -223,8 +209,7 @@ def make_phantom(cfg: PhantomConfig = PhantomConfig()) -> dict[str, np.ndarray]:
     while remaining > 0:
       n_les = int(min(remaining, rng.integers(cfg.lesions_per_patient[0],
                                               cfg.lesions_per_patient[1] + 1)))
-      patient = dict(liver_hu=rng.uniform(95, 125), vessel_hu=rng.uniform(170, 210),
-                     noise=cfg.noise_hu * rng.uniform(0.7, 1.3))
+      patient = new_patient(rng, cfg)
       for _ in range(n_les):
         lo, hi = np.log(cfg.diameter_mm[0]), np.log(cfg.diameter_mm[1])
         d_mm = float(np.exp(np.clip(rng.normal(np.log(28.0), 0.55), lo, hi)))
@@ -242,13 +227,14 @@ def make_phantom(cfg: PhantomConfig = PhantomConfig()) -> dict[str, np.ndarray]:
               classes=np.asarray(CLASSES[:len(cfg.counts)]))
 
 
-def load_phantom(counts=None, seed: int = 0, noise_hu: float = 18.0, contrast: float = 1.0,
-                 overlap: float = 0.25) -> Dataset:
-  """Returns the embedded procedural phantom (groups = patients)."""
-  kw = dict(seed=seed, noise_hu=noise_hu, contrast=contrast, overlap=overlap)
+def load_phantom(counts=None, seed: int = 0, **knobs) -> Dataset:
+  """Returns the embedded procedural phantom (groups = patients); knobs: PhantomConfig's version,
+  noise_hu, contrast, overlap, edge (e.g. ``**settings(config.data.phantom)``)."""
+  kw = dict(seed=seed, **knobs)
   if counts:
     kw['counts'] = tuple(counts)
-  d = make_phantom(PhantomConfig(**kw))
+  cfg = PhantomConfig(**kw)
+  d = make_phantom(cfg)
   return Dataset(images=d['images'], labels=d['labels'], classes=tuple(str(c) for c in
                  d['classes']), groups=d['groups'].astype(np.int64), diameter_px=d['diameter_px'],
-                 source=f'phantom(seed={seed})')
+                 source=f'phantom(seed={seed}, version={cfg.version})')

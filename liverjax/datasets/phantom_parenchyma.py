@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from liverjax.datasets import phantom
+from liverjax.datasets import phantom_tissue as tissue
 from liverjax.datasets.dataset import window_hu
 
 
@@ -21,11 +22,16 @@ def parenchyma_patches(n: int, side_mm: float, pixel_mm: float, seed: int = 0,
   k = max(2, int(round(side_mm / pixel_mm)))
   out = []
   for _ in range(n):
-    liver_hu, vessel_hu = rng.uniform(95, 125), rng.uniform(170, 210)
-    hu, vessels = phantom._parenchyma(rng, n_px, cfg.pixel_mm, liver_hu)
-    hu = hu + (vessel_hu - liver_hu) * vessels
-    hu = hu + phantom._correlated_noise(rng, (n_px, n_px), 0.7 / cfg.pixel_mm,
-                                cfg.noise_hu * rng.uniform(0.7, 1.3))
+    patient = phantom.new_patient(rng, cfg)
+    liver_hu, vessel_hu = patient['liver_hu'], patient['vessel_hu']
+    if cfg.version == 1:
+      hu, vessels = phantom._parenchyma(rng, n_px, cfg.pixel_mm, liver_hu)
+      hu = hu + (vessel_hu - liver_hu) * vessels
+      hu = hu + tissue.correlated_noise(rng, (n_px, n_px), 0.7 / cfg.pixel_mm, patient['noise'])
+    else:
+      vessels = tissue.draw_vessels(rng, n_px, cfg.pixel_mm, rng.integers(0, 2), (1.0, 2.5))
+      hu = liver_hu + (vessel_hu - liver_hu) * vessels
+      hu = hu + tissue.texture(rng, n_px, cfg.pixel_mm, patient['noise'])
     small = Image.fromarray(hu.astype(np.float32), mode='F').resize((k, k), Image.Resampling.BOX)
     out.append(window_hu(np.asarray(small), *cfg.window))
   return np.stack(out)

@@ -11,7 +11,7 @@ def load(cfg) -> Dataset:
   src = cfg.source
   if src == 'phantom':
     p = cfg.phantom
-    return phantom.load_phantom(p.counts, p.seed, p.noise_hu, p.contrast, p.overlap)
+    return phantom.load_phantom(p.counts, p.seed, **phantom.settings(p))
   if src in ('folder', 'npz', 'tfds') and not cfg.path:
     raise DataError(f'config.data.path is empty; data.source={src} needs a path')
   if src == 'folder':

@@ -80,8 +80,7 @@ class TrainingSets:
     p = cfg.data.phantom
     with ctx.stopwatch('oracle ROIs'):
       fresh = phantom.load_phantom((n_rois,) * ctx.num_classes,
-                                   p.seed + cfg.oracle.seed_offset + fold, p.noise_hu,
-                                   p.contrast, p.overlap)
+                                   p.seed + cfg.oracle.seed_offset + fold, **phantom.settings(p))
     key = jax.random.fold_in(jax.random.key(cfg.oracle.seed_offset), fold)
     images, labels = [], []
     for c in range(ctx.num_classes):

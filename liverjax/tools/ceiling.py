@@ -46,8 +46,8 @@ def define_flags() -> None:
 
 
 def _fresh(pcfg, seed_offset: int, n: int, k: int):
-  return phantom.load_phantom((max(1, n // k),) * k, pcfg.seed + seed_offset, pcfg.noise_hu,
-                              pcfg.contrast, pcfg.overlap)
+  return phantom.load_phantom((max(1, n // k),) * k, pcfg.seed + seed_offset,
+                              **phantom.settings(pcfg))
 
 
 def _first_per_class(ds, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:

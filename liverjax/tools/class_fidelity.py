@@ -52,8 +52,7 @@ def reference_classifier(phantom_cfg: dict, per_class: int, augmented: int, epoc
   shared with the job's data (seed +0)."""
   def phantom(offset, n):
     return phantom_lib.load_phantom((n,) * len(phantom_cfg['counts']), phantom_cfg['seed'] + offset,
-                             phantom_cfg['noise_hu'], phantom_cfg['contrast'],
-                             phantom_cfg['overlap'])
+                                    **phantom_lib.settings(phantom_cfg))
   tr, te = phantom(1000, per_class), phantom(2000, max(per_class // 2, 1))
   key = jax.random.key(0)
   size = -(-augmented // batch_size) * batch_size
