@@ -98,7 +98,9 @@ def main(argv):
   kw = knobs()
   name = FLAGS.name or ','.join(f'{k}={v}' for k, v in kw.items()) or 'default'
   cfg = phantom.PhantomConfig(seed=FLAGS.seed, **kw)
-  row = {'name': name, 'seed': FLAGS.seed, 'phantom': {k: getattr(cfg, k) for k in
+  commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip()
+  row = {'name': name, 'commit': commit, 'seed': FLAGS.seed, 'phantom': {k: getattr(cfg, k) for k in
          ('version', 'noise_hu', 'contrast', 'overlap', 'edge')}, 'targets': TARGETS}
   tex = realism.texture_stats(phantom_parenchyma.parenchyma_patches(400, 24.0, 0.75, 1, cfg))
   row['texture_075'] = {'phantom': tex, 'real': REAL_075}

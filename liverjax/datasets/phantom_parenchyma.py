@@ -12,11 +12,15 @@ from liverjax.datasets.dataset import window_hu
 
 
 def parenchyma_patches(n: int, side_mm: float, pixel_mm: float, seed: int = 0,
-                       cfg: phantom.PhantomConfig = phantom.PhantomConfig()) -> np.ndarray:
+                       cfg: phantom.PhantomConfig = phantom.PhantomConfig(),
+                       resample: str = 'area') -> np.ndarray:
   """Returns n windowed squares of lesion-free phantom parenchyma (n, k, k) in [0, 1], each
   side_mm wide: rendered as the ROIs' parenchyma is (vessels, scanner noise; a new patient each)
-  at cfg.pixel_mm, then area-averaged to pixel_mm (as a coarser scanner grid integrates), so its
-  texture can be compared with real CT at that CT's own spacing."""
+  at cfg.pixel_mm, then brought to pixel_mm, so its texture can be compared with real CT at that
+  CT's own spacing: resample='area' averages (as a coarser scanner grid integrates), 'point'
+  keeps every (pixel_mm / cfg.pixel_mm)-th pixel (as a volume subsampled without smoothing)."""
+  if resample not in ('area', 'point'):
+    raise ValueError(f'resample={resample!r}: expected area or point')
   rng = np.random.default_rng(seed)
   n_px = int(round(side_mm / cfg.pixel_mm))
   k = max(2, int(round(side_mm / pixel_mm)))
@@ -32,6 +36,10 @@ def parenchyma_patches(n: int, side_mm: float, pixel_mm: float, seed: int = 0,
       vessels = tissue.draw_vessels(rng, n_px, cfg.pixel_mm, rng.integers(0, 2), (1.0, 2.5))
       hu = liver_hu + (vessel_hu - liver_hu) * vessels
       hu = hu + tissue.texture(rng, n_px, cfg.pixel_mm, patient['noise'])
-    small = Image.fromarray(hu.astype(np.float32), mode='F').resize((k, k), Image.Resampling.BOX)
+    if resample == 'point':
+      idx = np.minimum(((np.arange(k) + 0.5) * n_px / k).astype(int), n_px - 1)
+      small = hu[np.ix_(idx, idx)]
+    else:
+      small = Image.fromarray(hu.astype(np.float32), mode='F').resize((k, k), Image.Resampling.BOX)
     out.append(window_hu(np.asarray(small), *cfg.window))
   return np.stack(out)

@@ -1,11 +1,13 @@
 """How close is the phantom's parenchyma to real CT? python -m liverjax.tools.realism
---volume=CT --mask=LABELS --liver_label=1 [--spacing=z,y,x] [--side_mm=24] [--out=F.json].
+--volume=CT --mask=LABELS --liver_label=1 [--spacing=z,y,x] [--side_mm=24] [--version=2]
+[--resample=area|point] [--out=F.json].
 
 Cuts non-overlapping squares of side_mm that lie wholly inside the liver (mask == liver_label,
-so lesions are excluded) from every axial slice of a CT volume, windowed W350/L40 to [0, 1]; renders
-as many squares of lesion-free phantom parenchyma (:func:`liverjax.datasets.phantom_parenchyma.
-parenchyma_patches`, the phantom of --version, with its noise or --noise_hu) area-averaged to the CT's own
-pixel spacing, so texture is compared at matched spacing; and prints both sets' statistics and a
+so lesions are excluded) from every axial slice of a CT volume, windowed W350/L40 to [0, 1];
+renders as many squares of lesion-free parenchyma of the phantom's --version (its noise, or
+--noise_hu; :func:`liverjax.datasets.phantom_parenchyma.parenchyma_patches`) brought to the CT's
+own pixel spacing (area-averaged, or point-sampled for a volume subsampled without smoothing), so
+texture is compared at matched spacing; and prints both sets' statistics and a
 classifier's ROC AUC for telling them apart (:mod:`liverjax.evaluation.realism`). Groups for the
 test: the real squares' slices. Writes the result as JSON with --out.
 """
@@ -31,6 +33,9 @@ def define_flags() -> None:
   flags.DEFINE_integer('liver_label', 1, 'Mask value of liver parenchyma (lesions excluded).')
   flags.DEFINE_list('spacing', None, 'Voxel spacing z,y,x in mm where the files do not store it.')
   flags.DEFINE_float('side_mm', 24.0, 'Side of each square, in mm.')
+  flags.DEFINE_enum('resample', 'area', ['area', 'point'], 'How the phantom comes to the CT\'s '
+                    'spacing: area-averaged, or every k-th pixel (a volume subsampled without '
+                    'smoothing).')
   flags.DEFINE_integer('version', 1, 'Phantom version (datasets/phantom.py VERSIONS).')
   flags.DEFINE_float('noise_hu', -1.0, 'The phantom\'s noise_hu (-1: the version\'s).')
   flags.DEFINE_integer('seed', 1, 'Phantom seed of the rendered parenchyma.')
@@ -52,7 +57,7 @@ def liver_squares(volume: np.ndarray, mask: np.ndarray, liver_label: int, side_p
 
 
 def run(volume_path: str, mask_path: str, liver_label: int, spacing, side_mm: float,
-        noise_hu: float, seed: int, version: int = 2) -> dict:
+        noise_hu: float, seed: int, version: int = 1, resample: str = 'area') -> dict:
   """Returns the comparison of the volume's liver squares with phantom parenchyma."""
   vol, vol_spacing = volumes.read_volume(volume_path)
   mask, _ = volumes.read_volume(mask_path)
@@ -69,10 +74,11 @@ def run(volume_path: str, mask_path: str, liver_label: int, spacing, side_mm: fl
                            f'inside label {liver_label}; use a smaller --side_mm')
   pcfg = phantom.PhantomConfig(version=version, noise_hu=noise_hu if noise_hu >= 0 else None)
   ph = phantom_parenchyma.parenchyma_patches(len(real), side_px * pixel_mm, pixel_mm, seed,
-                                  pcfg)
+                                  pcfg, resample)
   out = realism.compare(real, ph, slices)
   out.update(pixel_mm=pixel_mm, side_px=side_px,
-             phantom={'version': version, 'noise_hu': pcfg.noise_hu, 'seed': seed})
+             phantom={'version': version, 'noise_hu': pcfg.noise_hu, 'seed': seed,
+                      'resample': resample})
   return out
 
 
@@ -81,7 +87,7 @@ def main(argv):
   spacing = tuple(float(v) for v in FLAGS.spacing) if FLAGS.spacing else None
   try:
     out = run(FLAGS.volume, FLAGS.mask, FLAGS.liver_label, spacing, FLAGS.side_mm,
-              FLAGS.noise_hu, FLAGS.seed, FLAGS.version)
+              FLAGS.noise_hu, FLAGS.seed, FLAGS.version, FLAGS.resample)
   except errors.LiverjaxError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(2)
