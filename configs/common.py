@@ -28,7 +28,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.phantom.noise_hu = -1.0         # CT noise (HU std; version 2: 13, version 1: 18)
   c.data.phantom.contrast = -1.0         # scales lesion-vs-liver contrast (0.7 / 1.0)
   c.data.phantom.overlap = -1.0          # fraction of atypical metastases / hemangiomas (0.4 / 0.25)
-  c.data.phantom.edge = -1.0             # fraction of ROIs at the liver's edge (0.35 / 0)
+  c.data.phantom.edge = -1.0             # fraction of ROIs at the liver's edge (0.5 / 0)
+  c.data.phantom.variety = -1.0          # fraction of lesions in a less common form (0.3 / 0)
 
   c.augment = ml_collections.ConfigDict()
   c.augment.scale_range = (0.85, 1.15)   # zoom range of the 5 scalings (not in the paper's text)

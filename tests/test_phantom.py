@@ -68,12 +68,13 @@ def test_version_1_is_the_earlier_phantom_and_knobs_default_to_the_version():
   small = dict(counts=(4, 4, 4), seed=3)
   v1 = phantom.make_phantom(phantom.PhantomConfig(version=1, **small))
   explicit = phantom.make_phantom(phantom.PhantomConfig(version=1, noise_hu=18.0, contrast=1.0,
-                                                        overlap=0.25, edge=0.0, **small))
+                                                        overlap=0.25, edge=0.0, variety=0.0,
+                                                        **small))
   np.testing.assert_array_equal(v1['images'], explicit['images'])
   v2 = phantom.make_phantom(phantom.PhantomConfig(version=2, **small))
   assert not np.allclose(v1['images'], v2['images'])
   assert phantom.settings({'seed': 0}) == dict(version=1, noise_hu=None, contrast=None,
-                                                overlap=None, edge=None)
+                                                overlap=None, edge=None, variety=None)
   assert phantom.settings({'version': 2, 'contrast': 0.5, 'edge': -1.0})['contrast'] == 0.5
   with pytest.raises(ValueError, match='version 3'):
     phantom.PhantomConfig(version=3)

@@ -37,8 +37,8 @@ PAPER_COUNTS = (53, 64, 65)
 
 # Each version's knobs. Version 2's are calibrated on phantom seed 1 by
 # benchmarks/phantom_calibration.py; version 1 keeps the earlier phantom's images, byte for byte.
-VERSIONS = {1: dict(noise_hu=18.0, contrast=1.0, overlap=0.25, edge=0.0),
-            2: dict(noise_hu=13.0, contrast=0.7, overlap=0.4, edge=0.5)}
+VERSIONS = {1: dict(noise_hu=18.0, contrast=1.0, overlap=0.25, edge=0.0, variety=0.0),
+            2: dict(noise_hu=13.0, contrast=0.7, overlap=0.4, edge=0.5, variety=0.3)}
 
 
 def settings(p) -> dict:
@@ -70,6 +70,7 @@ class PhantomConfig:
   contrast: float | None = None     # scales every lesion-vs-parenchyma HU difference.
   overlap: float | None = None      # fraction of atypical metastases / hemangiomas.
   edge: float | None = None         # fraction of ROIs at the liver's edge (version 2).
+  variety: float | None = None      # fraction of lesions in a less common form (version 2).
 
   def __post_init__(self):
     if self.version not in VERSIONS:
@@ -166,6 +167,8 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
         s = radius_px * rng.uniform(0.08, 0.2)
         nod = np.maximum(nod, np.exp(-0.5 * ((yy - ny) ** 2 + (xx - nx) ** 2) / s ** 2))
       lesion = lesion + (nod_hu - centre_hu) * nod
+  if cfg.version == 2 and rng.uniform() < cfg.variety:
+    lesion = tissue.lesion_variant(rng, cls, lesion, rnorm, theta, d_mm, px)
   lesion = liver_hu + c * (lesion - liver_hu)
 
   hu = np.where(inside > 0.5, hu, hu + (vessel_hu - liver_hu) * vessels)  # vessels stay outside

@@ -125,3 +125,38 @@ def liver_edge(rng, n_px: int, pixel_mm: float, centre, lesion: np.ndarray):
     outside = (outside * (1 - bone) + bone * rng.uniform(500, 900) * (1 - marrow)
                + marrow * rng.uniform(150, 250))
   return liver, outside
+
+
+def lesion_variant(rng, cls: str, lesion: np.ndarray, rnorm: np.ndarray, theta: np.ndarray,
+                   d_mm: float, pixel_mm: float) -> np.ndarray:
+  """Returns a lesion's HU redrawn as one of its class's less common forms (version 2), picked at
+  random: cysts proteinaceous (20-45 HU) or septated (thin enhancing septa); metastases
+  hypervascular (near the liver's level with a hypodense halo), bull's-eye (a denser centre in a
+  hypodense ring) or calcified (dense specks); hemangiomas with a central scar (large ones) or
+  sclerosed (uniformly hypodense, no nodules). rnorm is the radius over the lesion's boundary
+  radius, theta the angle, both per pixel."""
+  n = lesion.shape[0]
+  grain = correlated_noise(rng, lesion.shape, 1.5 / pixel_mm, 1.0)
+  if cls == 'cyst':
+    if rng.uniform() < 0.5:
+      return lesion + rng.uniform(20, 35)
+    septa = np.zeros_like(lesion)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64)
+    for _ in range(rng.integers(1, 3)):
+      a, off = rng.uniform(0, np.pi), rng.uniform(-0.4, 0.4) * d_mm / pixel_mm / 2
+      dist = np.abs((xx - n / 2) * np.sin(a) - (yy - n / 2) * np.cos(a) - off)
+      septa = np.maximum(septa, np.exp(-0.5 * (dist * pixel_mm / 0.5) ** 2))
+    return lesion + rng.uniform(40, 70) * septa * (rnorm < 0.95)
+  if cls == 'metastasis':
+    kind = rng.integers(0, 3)
+    if kind == 0:   # hypervascular: near the liver's level, a hypodense halo at the margin
+      halo = np.exp(-0.5 * ((rnorm - 0.92) / 0.06) ** 2)
+      return rng.uniform(95, 125) + 8 * grain - rng.uniform(30, 50) * halo
+    if kind == 1:   # bull's-eye: a denser centre inside a hypodense ring
+      return lesion + rng.uniform(30, 50) * (rnorm < rng.uniform(0.35, 0.55))
+    specks = (correlated_noise(rng, lesion.shape, 0.6 / pixel_mm, 1.0) > 2.3) & (rnorm < 0.8)
+    return np.where(specks, rng.uniform(250, 400), lesion)
+  if d_mm > 35 and rng.uniform() < 0.6:   # hemangioma, central scar: a hypodense cleft
+    cleft = (rnorm < rng.uniform(0.25, 0.4) * (1 + 0.4 * np.cos(3 * theta + rng.uniform(0, 6))))
+    return np.where(cleft, rng.uniform(10, 25) + 3 * grain, lesion)
+  return rng.uniform(35, 60) + 6 * grain   # sclerosed: uniformly hypodense, no nodules
