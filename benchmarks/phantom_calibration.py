@@ -39,7 +39,7 @@ from liverjax.evaluation import realism  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string('set', [], 'A phantom knob, key=value (version, noise_hu, contrast, '
-                          'overlap, edge).')
+                          'overlap, edge, variety).')
 flags.DEFINE_integer('seed', 1, 'Phantom seed (calibration: 1; the reported data: 0).')
 flags.DEFINE_string('name', '', 'Name of the candidate (default: its settings).')
 flags.DEFINE_string('volume', '', 'CT volume for the LiTS texture comparison (optional).')
@@ -49,6 +49,7 @@ flags.DEFINE_string('workdir_root', '/tmp/phantom_calibration', 'Where the runs 
 flags.DEFINE_bool('classifiers', True, 'Run the none / classic / real classifiers.')
 flags.DEFINE_integer('steps', 1200, 'SGD steps per classifier run (none: at most 150 epochs).')
 flags.DEFINE_string('out', os.path.join(ROOT, 'benchmarks', 'phantom_calibration.jsonl'), '')
+flags.DEFINE_bool('table', False, 'Print the rows of --out as a Markdown table instead.')
 
 TARGETS = {'none': (0.57, 0.05), 'classic': (0.786, 0.05), 'real_minus_classic_min': 0.08,
            'tumour_centre': (0.62, 0.08), 'saturated': 0.03, 'lits_auc_max': 0.75}
@@ -97,15 +98,45 @@ def roi_stats(kw: dict) -> dict:
           'saturated': round(float(np.mean((x <= 0) | (x >= 1))), 4)}
 
 
+def table(path: str) -> str:
+  """Returns the candidates in `path` as a Markdown table."""
+  head = ('| candidate | steps | none | classic | real | real - classic | train acc. classic / real '
+          '| texture 0.75 mm: noise, lag 1/2/3/5 | tumour centre | saturated | LiTS AUC |')
+  lines = [head, '|' + '---|' * head.count(' | ') + '---|']
+  pct = lambda v: f'{100 * v:.1f}'
+  for line in open(path):
+    r = json.loads(line)
+    c, t = r.get('classifiers', {}), r['texture_075']['phantom']
+    acc = {a: c[a]['accuracy'] for a in ('none', 'classic', 'real') if a in c}
+    fit = ' / '.join(f'{100 * min(c[a]["train_accuracy"]):.0f}-{100 * max(c[a]["train_accuracy"]):.0f}'
+                     for a in ('classic', 'real') if a in c)
+    acf = '/'.join(f'{v:.2f}' for v in t['autocorrelation'].values())
+    lines.append(
+        f'| {r["name"]} | {r["steps"]} | ' + ' | '.join(pct(acc[a]) if a in acc else '' for a in
+                                                      ('none', 'classic', 'real')) +
+        (f' | {100 * (acc["real"] - acc["classic"]):+.1f}' if len(acc) == 3 else ' | ') +
+        f' | {fit} | {t["noise_sd"]:.3f}, {acf} | {r["rois"]["tumour_centre_mean_sd"][0]:.2f} '
+        f'| {100 * r["rois"]["saturated"]:.1f}% | ' +
+        (f'{r["lits"]["auc"]:.2f}' if 'lits' in r else '') + ' |')
+  lines.append(f'| real CT | | 57 (paper) | 78.6 (paper) | | >= +8 (aim) | | '
+               f'{REAL_075["noise_sd"]}, ' + '/'.join(f'{v:.2f}' for v in
+                                                      REAL_075['autocorrelation'].values()) +
+               ' | 0.62 | 3% | <= 0.75 (aim) |')
+  return '\n'.join(lines)
+
+
 def main(argv):
   del argv
+  if FLAGS.table:
+    print(table(FLAGS.out))
+    return
   kw = knobs()
   name = FLAGS.name or ','.join(f'{k}={v}' for k, v in kw.items()) or 'default'
   cfg = phantom.PhantomConfig(seed=FLAGS.seed, **kw)
   commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
                           text=True).stdout.strip()
   row = {'name': name, 'commit': commit, 'seed': FLAGS.seed, 'steps': FLAGS.steps, 'phantom': {k: getattr(cfg, k) for k in
-         ('version', 'noise_hu', 'contrast', 'overlap', 'edge')}, 'targets': TARGETS}
+         ('version', 'noise_hu', 'contrast', 'overlap', 'edge', 'variety')}, 'targets': TARGETS}
   tex = realism.texture_stats(phantom_parenchyma.parenchyma_patches(400, 24.0, 0.75, 1, cfg))
   row['texture_075'] = {'phantom': tex, 'real': REAL_075}
   row['rois'] = roi_stats(kw)

@@ -24,6 +24,18 @@ def _fraction(data: dict) -> str:
           f'fraction): {" / ".join(map(str, data["train_sizes"]))} training ROIs per fold.')
 
 
+def _phantom(config: dict) -> str:
+  data = config['data']
+  if data['source'] != 'phantom' or data['phantom'].get('version', 1) < 2:
+    return ''
+  seed = data['phantom']['seed']
+  return (' The phantom (version 2) was calibrated on phantom seed 1 toward the paper\'s regime '
+          '(none 57%, classic 78.6%, an oracle 8 points or more above classic) and real CT '
+          'texture; what it reached: benchmarks/README.md, Phantom calibration.' +
+          (' **This report is on seed 1, the calibration seed: its none, classic and real arms '
+           'are not an independent measure.**' if seed == 1 else ''))
+
+
 def header(config: dict, data: dict, results: dict) -> list[str]:
   """Returns the title and the paragraphs on data, protocol and how to read the numbers."""
   folds, seeds = config['folds'], list(config['seeds'])
@@ -32,7 +44,8 @@ def header(config: dict, data: dict, results: dict) -> list[str]:
           f'Data: `{data["source"]}`, {data["n_images"]} ROIs, classes '
           f'{", ".join(data["classes"])} with counts {data["class_counts"]}, {data["n_groups"]} '
           f'groups (patients/lesions). {folds}-fold cross-validation grouped by patient, seeds '
-          f'{seeds}: {len(seeds) * folds} runs per arm and size.{_fraction(data)} Config: '
+          f'{seeds}: {len(seeds) * folds} runs per arm and size.{_fraction(data)}'
+          f'{_phantom(config)} Config: '
           '`config.json` in this folder.', '',
           f'Numbers are percentages: {interval} (the seeds of a fold share its test ROIs, so '
           'folds, not runs, are the units; the interval stays inside [0, 100]). '
