@@ -82,8 +82,9 @@ def test_version_1_is_the_earlier_phantom_and_knobs_default_to_the_version():
 
 def test_version_2_texture_is_closer_to_real_liver_than_version_1():
   """At the phantom's native 0.75 mm, version 2's lesion-free parenchyma is within 0.1 of real
-  portal-venous liver's autocorrelation at every lag and within 20% of its noise (the texture's
-  calibration targets, benchmarks/phantom_calibration.py); version 1 is not."""
+  portal-venous liver's autocorrelation at every lag and within 10% of its noise (the texture's
+  calibration targets, benchmarks/phantom_calibration.py; 200 patients put the sampling error of
+  both near 1%); version 1 is not."""
   import sys, os
   sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   from benchmarks import phantom_calibration
@@ -99,7 +100,7 @@ def test_version_2_texture_is_closer_to_real_liver_than_version_1():
             abs(s['noise_sd'] / real['noise_sd'] - 1))
   acf2, noise2 = gaps(2)
   acf1, _ = gaps(1)
-  assert acf2 < 0.1 and noise2 < 0.2, (acf2, noise2)
+  assert acf2 < 0.1 and noise2 < 0.1, (acf2, noise2)
   assert acf1 > 0.1, acf1
 
 
@@ -109,12 +110,20 @@ def test_the_liver_edge_never_cuts_the_lesion_and_shows_fat():
   from liverjax.datasets import phantom_tissue
   rng = np.random.default_rng(0)
   yy, xx = np.mgrid[0:64, 0:64]
-  for _ in range(20):
-    c = rng.uniform(24, 40, 2)
-    lesion = ((yy - c[0]) / rng.uniform(8, 20)) ** 2 + ((xx - c[1]) / rng.uniform(8, 30)) ** 2 < 1
+  shown = 0
+  for _ in range(30):
+    c = rng.uniform(28, 36, 2)
+    # flat, wide lesions: the curved outline would cut their ends without the outward move
+    a, u, v = rng.uniform(0, np.pi), rng.uniform(2, 4), 60.0
+    along, across = ((yy - c[0]) * np.cos(a) + (xx - c[1]) * np.sin(a),
+                     -(yy - c[0]) * np.sin(a) + (xx - c[1]) * np.cos(a))
+    lesion = (along / u) ** 2 + (across / v) ** 2 < 1
     liver, outside = phantom_tissue.liver_edge(rng, 64, 0.75, c, lesion.astype(float))
     assert liver[lesion].min() > 0.5
-    assert liver.min() < 0.5 and outside[liver < 0.01].min() < -80
+    if (liver < 0.01).any():
+      shown += 1
+      assert outside[liver < 0.01].min() < -80
+  assert shown >= 10, shown
   dark = lambda e: (phantom.make_phantom(phantom.PhantomConfig(
       version=2, counts=(6, 6, 6), edge=e))['images'] < 0.2).mean((1, 2, 3)) > 0.005
   assert not dark(0.0).any() and dark(1.0).mean() > 0.5
