@@ -18,7 +18,8 @@ def test_the_ceiling_learns_an_easy_phantom_and_is_reported(tmp_path):
   them; early stopping keeps the best validation epoch."""
   config = no_aug.get_config('smoke')
   config.progress = False
-  config.data.phantom.update(counts=(12, 12, 12), contrast=2.0, noise_hu=6.0, overlap=0.0)
+  config.data.phantom.update(counts=(12, 12, 12), contrast=2.0, noise_hu=6.0, overlap=0.0,
+                             variety=0.0)
   config.model.update(features=(8, 16, 16), dense=32)
   config.train.learning_rate = 0.01
   work = str(tmp_path)

@@ -8,17 +8,21 @@ factor, then resized to 64x64 with bicubic interpolation and windowed (default W
 than large ones, as in the paper's data.
 
 What each class looks like (radiology textbook appearance, simplified):
-- parenchyma: about 110 HU, correlated (blotchy) noise, bright branching portal/hepatic vessels;
+- parenchyma: 105-130 HU per patient, CT texture, bright branching portal/hepatic vessels;
 - cyst: round or oval, homogeneous near-water density (0-15 HU), sharp smooth margin;
 - metastasis: hypodense (40-70 HU), lobulated or irregular, heterogeneous, a blurred (infiltrative)
   margin, sometimes a rim of enhancement and a necrotic centre;
 - hemangioma: well defined, hypodense centre with peripheral nodular, discontinuous enhancement as
   bright as vessels; small ones fill in completely ("flash filling").
 
-The difficulty knobs (``noise_hu``, ``contrast``, ``overlap``) live in :class:`PhantomConfig` and in
-the config file. ``overlap`` is the fraction of metastases and hemangiomas drawn with the *other*
-class's atypical features (a nodular-looking rim on a metastasis, faint sparse nodules on a
-hemangioma), which keeps that pair confusable as in the paper; cysts stay the easiest class.
+Two versions (``PhantomConfig.version``, config.data.phantom.version). Version 2, the default,
+has real CT's parenchyma texture at matched pixel spacing, ROIs at the liver's edge (fat, muscle,
+ribs) and lesions in less common forms (:mod:`liverjax.datasets.phantom_tissue`); its knobs were
+calibrated on phantom seed 1 toward the paper's regime (benchmarks/phantom_calibration.py). Version
+1 is the earlier phantom (blotchy noise, no edge, no variants), kept byte for byte. The knobs:
+``noise_hu``, ``contrast``, ``overlap`` (the fraction of metastases and hemangiomas drawn with the
+*other* class's atypical features: a nodular-looking rim on a metastasis, faint sparse nodules on
+a hemangioma), ``edge`` and ``variety`` (version 2); each defaults to its version's value.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ PAPER_COUNTS = (53, 64, 65)
 # Each version's knobs. Version 2's are calibrated on phantom seed 1 by
 # benchmarks/phantom_calibration.py; version 1 keeps the earlier phantom's images, byte for byte.
 VERSIONS = {1: dict(noise_hu=18.0, contrast=1.0, overlap=0.25, edge=0.0, variety=0.0),
-            2: dict(noise_hu=13.0, contrast=0.7, overlap=0.4, edge=0.5, variety=0.3)}
+            2: dict(noise_hu=13.0, contrast=0.85, overlap=0.4, edge=0.5, variety=0.5)}
 
 
 def settings(p) -> dict:
@@ -64,7 +68,7 @@ class PhantomConfig:
   min_side_mm: float = 24.0
   window: tuple[float, float] = (350.0, 40.0)   # (width, level) in HU.
   lesions_per_patient: tuple[int, int] = (1, 3)
-  version: int = 1                  # 1: the earlier phantom; 2: CT texture, the liver's edge.
+  version: int = 2                  # 2: calibrated (module docstring); 1: the earlier phantom.
   # The knobs; None: the version's value (VERSIONS).
   noise_hu: float | None = None     # std of the CT noise (HU), per patient x a random factor.
   contrast: float | None = None     # scales every lesion-vs-parenchyma HU difference.

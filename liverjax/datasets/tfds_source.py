@@ -44,8 +44,8 @@ def _examples(ds: Dataset):
 
 class LiverjaxPhantom(tfds.core.GeneratorBasedBuilder):
   """The embedded procedural CT liver-lesion phantom (cyst, metastasis, hemangioma)."""
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'First release.'}
+  VERSION = tfds.core.Version('2.0.0')
+  RELEASE_NOTES = {'1.0.0': 'First release.', '2.0.0': 'Phantom version 2 (calibrated).'}
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(features=_features(phantom.CLASSES),

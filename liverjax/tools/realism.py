@@ -36,7 +36,7 @@ def define_flags() -> None:
   flags.DEFINE_enum('resample', 'area', ['area', 'point'], 'How the phantom comes to the CT\'s '
                     'spacing: area-averaged, or every k-th pixel (a volume subsampled without '
                     'smoothing).')
-  flags.DEFINE_integer('version', 1, 'Phantom version (datasets/phantom.py VERSIONS).')
+  flags.DEFINE_integer('version', 2, 'Phantom version (datasets/phantom.py VERSIONS).')
   flags.DEFINE_float('noise_hu', -1.0, 'The phantom\'s noise_hu (-1: the version\'s).')
   flags.DEFINE_integer('seed', 1, 'Phantom seed of the rendered parenchyma.')
   flags.DEFINE_string('out', '', 'Write the result to this JSON file.')
@@ -57,7 +57,7 @@ def liver_squares(volume: np.ndarray, mask: np.ndarray, liver_label: int, side_p
 
 
 def run(volume_path: str, mask_path: str, liver_label: int, spacing, side_mm: float,
-        noise_hu: float, seed: int, version: int = 1, resample: str = 'area') -> dict:
+        noise_hu: float, seed: int, version: int = 2, resample: str = 'area') -> dict:
   """Returns the comparison of the volume's liver squares with phantom parenchyma."""
   vol, vol_spacing = volumes.read_volume(volume_path)
   mask, _ = volumes.read_volume(mask_path)
