@@ -119,8 +119,9 @@ def chosen(rows: list[dict]) -> str:
 
 def table(path: str) -> str:
   """Returns the candidates in `path` as a Markdown table."""
-  head = ('| candidate | steps | none | classic | real | real - classic | train acc. classic / real '
-          '| texture 0.75 mm: noise, lag 1/2/3/5 | tumour centre | saturated | LiTS AUC |')
+  head = ('| candidate | steps | none | classic | real | real - classic '
+          '| train acc. classic / real | texture 0.75 mm: noise, lag 1/2/3/5 | tumour centre '
+          '| saturated | LiTS AUC |')
   lines = [head, '|' + '---|' * head.count(' | ') + '---|']
   pct = lambda v: f'{100 * v:.1f}'
   rows = [json.loads(line) for line in open(path)]
@@ -128,12 +129,13 @@ def table(path: str) -> str:
   for r in rows:
     c, t = r.get('classifiers', {}), r['texture_075']['phantom']
     acc = {a: c[a]['accuracy'] for a in ('none', 'classic', 'real') if a in c}
-    fit = ' / '.join(f'{100 * min(c[a]["train_accuracy"]):.0f}-{100 * max(c[a]["train_accuracy"]):.0f}'
+    fit = ' / '.join(f'{100 * min(c[a]["train_accuracy"]):.0f}-'
+                     f'{100 * max(c[a]["train_accuracy"]):.0f}'
                      for a in ('classic', 'real') if a in c)
     acf = '/'.join(f'{v:.2f}' for v in t['autocorrelation'].values())
     lines.append(
-        f'| {r["name"]}{" (chosen)" if r["name"] == best else ""} | {r["steps"]} | ' + ' | '.join(pct(acc[a]) if a in acc else '' for a in
-                                                      ('none', 'classic', 'real')) +
+        f'| {r["name"]}{" (chosen)" if r["name"] == best else ""} | {r["steps"]} | ' +
+        ' | '.join(pct(acc[a]) if a in acc else '' for a in ('none', 'classic', 'real')) +
         (f' | {100 * (acc["real"] - acc["classic"]):+.1f}' if len(acc) == 3 else ' | ') +
         f' | {fit} | {t["noise_sd"]:.3f}, {acf} | {r["rois"]["tumour_centre_mean_sd"][0]:.2f} '
         f'| {100 * r["rois"]["saturated"]:.1f}% | ' +
@@ -155,8 +157,10 @@ def main(argv):
   cfg = phantom.PhantomConfig(seed=FLAGS.seed, **kw)
   commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=ROOT, capture_output=True,
                           text=True).stdout.strip()
-  row = {'name': name, 'commit': commit, 'seed': FLAGS.seed, 'steps': FLAGS.steps, 'phantom': {k: getattr(cfg, k) for k in
-         ('version', 'noise_hu', 'contrast', 'overlap', 'edge', 'variety')}, 'targets': TARGETS}
+  row = {'name': name, 'commit': commit, 'seed': FLAGS.seed, 'steps': FLAGS.steps,
+         'phantom': {k: getattr(cfg, k) for k in
+                     ('version', 'noise_hu', 'contrast', 'overlap', 'edge', 'variety')},
+         'targets': TARGETS}
   tex = realism.texture_stats(phantom_parenchyma.parenchyma_patches(400, 24.0, 0.75, 1, cfg))
   row['texture_075'] = {'phantom': tex, 'real': REAL_075}
   row['rois'] = roi_stats(kw)

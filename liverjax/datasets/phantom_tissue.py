@@ -94,8 +94,9 @@ def liver_edge(rng, n_px: int, pixel_mm: float, centre, lesion: np.ndarray):
   """Returns (liver, outside_hu): liver in [0, 1] (1 inside the liver, a partial-volume capsule
   edge) and the HU of what lies outside it, for an ROI whose lesion (centre, and its [0, 1] map
   `lesion`) sits near the liver's edge. The edge is a gently curved arc 1-6 mm beyond the
-  lesion's margin; outside it, perihepatic fat (-170 to -90 HU, 3-15 mm thick), then the abdominal wall's muscle (35-60
-  HU), and in 40% of these ROIs a rib (cortex 500-900 HU around marrow of 150-250 HU)."""
+  lesion's margin (moved outwards where it would cut the lesion); outside it, perihepatic fat
+  (-170 to -90 HU, 3-15 mm thick), then the abdominal wall's muscle (35-60 HU), and in 40% of
+  these ROIs a rib (cortex 500-900 HU around marrow of 150-250 HU)."""
   yy, xx = np.mgrid[0:n_px, 0:n_px].astype(np.float64)
   phi = rng.uniform(0, 2 * np.pi)
   normal = np.array([np.sin(phi), np.cos(phi)])
