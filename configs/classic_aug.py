@@ -2,7 +2,7 @@
 
 Variants: ``classic_aug.py`` = the paper's protocol (sizes 500..15000, 150 epochs; hours on a GPU);
 ``:quick`` = about 10 minutes on a 2-core CPU (classic set of 1000, common.quick_classifier's
-budget: 600 SGD steps at learning rate 0.01, 3 folds x 2 seeds); ``:smoke`` = seconds, for tests.
+budget: 1,200 SGD steps at learning rate 0.01, 3 folds x 1 seed); ``:smoke`` = seconds, for tests.
 """
 
 from configs import common

@@ -1,7 +1,7 @@
 """The paper's baseline: the classifier on the real training ROIs only (arm 'none').
 
 Variants: ``no_aug.py`` = the paper's protocol (150 epochs, 3 folds); ``:quick`` = a few minutes on
-a 2-core CPU (3 folds x 2 seeds, 150 epochs of 2 steps each at common.quick_classifier's learning
+a 2-core CPU (3 folds x 1 seed, 150 epochs of 2 steps each at common.quick_classifier's learning
 rate); ``:smoke`` = seconds, for tests.
 """
 
