@@ -84,16 +84,24 @@ class PhantomConfig:
         object.__setattr__(self, k, v)
 
 
-_blur, _correlated_noise, _smoothstep_edge = (tissue.blur, tissue.correlated_noise,
-                                               tissue.smoothstep_edge)
+def background(rng, n_px: int, cfg: PhantomConfig, patient: dict):
+  """Returns (HU, vessel map) of an n_px square of lesion-free parenchyma before the CT noise:
+  the patient's enhancement (version 1: plus slow shading, 1-3 vessels; version 2: 0-1 thin
+  vessels, its shading being part of ct_noise's texture); the caller draws the vessels in."""
+  px = cfg.pixel_mm
+  if cfg.version == 1:
+    hu = patient['liver_hu'] + tissue.correlated_noise(rng, (n_px, n_px), 12.0 / px, 6.0)
+    return hu, tissue.draw_vessels(rng, n_px, px, n_vessels=rng.integers(1, 4))
+  return (np.full((n_px, n_px), patient['liver_hu']),
+          tissue.draw_vessels(rng, n_px, px, rng.integers(0, 2), radius_mm=(1.0, 2.5)))
 
 
-def _parenchyma(rng, n_px: int, px: float, liver_hu: float) -> tuple[np.ndarray, np.ndarray]:
-  """Returns (HU, vessel mask) of an n_px square of parenchyma: enhancement varies per patient
-  (contrast timing), plus slow shading; 1-3 vessels (drawn in by the caller)."""
-  hu = liver_hu + _correlated_noise(rng, (n_px, n_px), 12.0 / px, 6.0)
-  vessels = tissue.draw_vessels(rng, n_px, px, n_vessels=rng.integers(1, 4))
-  return hu, vessels
+def ct_noise(rng, n_px: int, cfg: PhantomConfig, patient: dict) -> np.ndarray:
+  """Returns the CT noise (HU) laid over everything at the patient's level: version 1's blotchy
+  correlated noise, or version 2's texture (phantom_tissue.texture)."""
+  if cfg.version == 1:
+    return tissue.correlated_noise(rng, (n_px, n_px), 0.7 / cfg.pixel_mm, patient['noise'])
+  return tissue.texture(rng, n_px, cfg.pixel_mm, patient['noise'])
 
 
 def _lesion_radius_field(rng, n_px, centre, radius_px, lobulation, elongation):
@@ -123,11 +131,7 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
   radius_px = d_mm / 2 / px
 
   liver_hu, vessel_hu = patient['liver_hu'], patient['vessel_hu']
-  if cfg.version == 1:
-    hu, vessels = _parenchyma(rng, n_px, px, liver_hu)
-  else:   # flat enhancement; the texture comes with the noise (phantom_tissue.texture)
-    hu = np.full((n_px, n_px), liver_hu)
-    vessels = tissue.draw_vessels(rng, n_px, px, rng.integers(0, 2), radius_mm=(1.0, 2.5))
+  hu, vessels = background(rng, n_px, cfg, patient)
 
   atypical = rng.uniform() < cfg.overlap
   if cls == 'cyst':
@@ -137,13 +141,13 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
   else:
     lob, elong, edge_mm = rng.uniform(0.05, 0.25), rng.uniform(1.0, 1.4), rng.uniform(0.5, 1.0)
   sd, rnorm, theta = _lesion_radius_field(rng, n_px, centre, radius_px, lob, elong)
-  inside = _smoothstep_edge(sd, edge_mm / px)
+  inside = tissue.smoothstep_edge(sd, edge_mm / px)
 
   if cls == 'cyst':
-    lesion = rng.uniform(0, 15) + _correlated_noise(rng, (n_px, n_px), 2.0 / px, 2.0)
+    lesion = rng.uniform(0, 15) + tissue.correlated_noise(rng, (n_px, n_px), 2.0 / px, 2.0)
   elif cls == 'metastasis':
     base = rng.uniform(40, 70)
-    lesion = base + _correlated_noise(rng, (n_px, n_px), 3.0 / px, 10.0)
+    lesion = base + tissue.correlated_noise(rng, (n_px, n_px), 3.0 / px, 10.0)
     if rng.uniform() < 0.5 + 0.3 * atypical:   # rim of enhancement
       rim_hu = liver_hu + rng.uniform(-10, 25) + (vessel_hu - liver_hu) * 0.6 * atypical
       rim_w = rng.uniform(0.1, 0.25)
@@ -152,11 +156,11 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
         rim *= np.clip(0.5 + np.cos(rng.integers(3, 7) * theta + rng.uniform(0, 6.3)), 0, 1)
       lesion = lesion + (rim_hu - base) * rim
     if d_mm > 25 and rng.uniform() < 0.5:        # necrotic centre
-      nec = _smoothstep_edge(rnorm - rng.uniform(0.3, 0.6), 0.08)
+      nec = tissue.smoothstep_edge(rnorm - rng.uniform(0.3, 0.6), 0.08)
       lesion = lesion + (rng.uniform(10, 30) - base) * nec
   else:  # hemangioma
     centre_hu = rng.uniform(35, 65)
-    lesion = centre_hu + _correlated_noise(rng, (n_px, n_px), 3.0 / px, 8.0)
+    lesion = centre_hu + tissue.correlated_noise(rng, (n_px, n_px), 3.0 / px, 8.0)
     if d_mm < 18 and not atypical and rng.uniform() < 0.6:   # flash-filling small hemangioma
       lesion = lesion + (vessel_hu * rng.uniform(0.8, 0.95) - centre_hu) * np.ones_like(lesion)
     else:
@@ -177,13 +181,10 @@ def _render_lesion(rng, cls: str, d_mm: float, cfg: PhantomConfig, patient):
 
   hu = np.where(inside > 0.5, hu, hu + (vessel_hu - liver_hu) * vessels)  # vessels stay outside
   hu = inside * lesion + (1 - inside) * hu
-  if cfg.version == 1:   # scanner noise: correlated (blotchy), per-patient level, on top
-    hu = hu + _correlated_noise(rng, (n_px, n_px), 0.7 / px, patient['noise'])
-  else:
-    if rng.uniform() < cfg.edge:
-      liver, outside = tissue.liver_edge(rng, n_px, px, centre, inside)
-      hu = liver * hu + (1 - liver) * outside
-    hu = hu + tissue.texture(rng, n_px, px, patient['noise'])
+  if cfg.version == 2 and rng.uniform() < cfg.edge:
+    liver, outside = tissue.liver_edge(rng, n_px, px, centre, inside)
+    hu = liver * hu + (1 - liver) * outside
+  hu = hu + ct_noise(rng, n_px, cfg, patient)
 
   roi = Image.fromarray(hu.astype(np.float32), mode='F').resize(
       (cfg.size, cfg.size), Image.Resampling.BICUBIC)
@@ -236,7 +237,7 @@ def make_phantom(cfg: PhantomConfig = PhantomConfig()) -> dict[str, np.ndarray]:
 
 def load_phantom(counts=None, seed: int = 0, **knobs) -> Dataset:
   """Returns the embedded procedural phantom (groups = patients); knobs: PhantomConfig's version,
-  noise_hu, contrast, overlap, edge (e.g. ``**settings(config.data.phantom)``)."""
+  noise_hu, contrast, overlap, edge, variety (e.g. ``**settings(config.data.phantom)``)."""
   kw = dict(seed=seed, **knobs)
   if counts:
     kw['counts'] = tuple(counts)

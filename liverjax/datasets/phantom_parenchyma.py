@@ -7,7 +7,6 @@ import numpy as np
 from PIL import Image
 
 from liverjax.datasets import phantom
-from liverjax.datasets import phantom_tissue as tissue
 from liverjax.datasets.dataset import window_hu
 
 
@@ -27,15 +26,9 @@ def parenchyma_patches(n: int, side_mm: float, pixel_mm: float, seed: int = 0,
   out = []
   for _ in range(n):
     patient = phantom.new_patient(rng, cfg)
-    liver_hu, vessel_hu = patient['liver_hu'], patient['vessel_hu']
-    if cfg.version == 1:
-      hu, vessels = phantom._parenchyma(rng, n_px, cfg.pixel_mm, liver_hu)
-      hu = hu + (vessel_hu - liver_hu) * vessels
-      hu = hu + tissue.correlated_noise(rng, (n_px, n_px), 0.7 / cfg.pixel_mm, patient['noise'])
-    else:
-      vessels = tissue.draw_vessels(rng, n_px, cfg.pixel_mm, rng.integers(0, 2), (1.0, 2.5))
-      hu = liver_hu + (vessel_hu - liver_hu) * vessels
-      hu = hu + tissue.texture(rng, n_px, cfg.pixel_mm, patient['noise'])
+    hu, vessels = phantom.background(rng, n_px, cfg, patient)
+    hu = (hu + (patient['vessel_hu'] - patient['liver_hu']) * vessels
+          + phantom.ct_noise(rng, n_px, cfg, patient))
     if resample == 'point':
       idx = np.minimum(((np.arange(k) + 0.5) * n_px / k).astype(int), n_px - 1)
       small = hu[np.ix_(idx, idx)]
