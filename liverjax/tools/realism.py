@@ -72,7 +72,7 @@ def run(volume_path: str, mask_path: str, liver_label: int, spacing, side_mm: fl
   if len(real) < 10:
     raise errors.DataError(f'{mask_path}: only {len(real)} squares of {side_mm} mm lie wholly '
                            f'inside label {liver_label}; use a smaller --side_mm')
-  pcfg = phantom.PhantomConfig(version=version, noise_hu=noise_hu if noise_hu >= 0 else None)
+  pcfg = phantom.PhantomConfig(**phantom.settings({'version': version, 'noise_hu': noise_hu}))
   ph = phantom_parenchyma.parenchyma_patches(len(real), side_px * pixel_mm, pixel_mm, seed,
                                   pcfg, resample)
   out = realism.compare(real, ph, slices)
