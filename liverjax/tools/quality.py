@@ -9,8 +9,10 @@ them into results.json and rebuilds the report; for a workdir run with
 A GAN job trained on one fold's training ROIs (``--config.gan.fold=k``): judges its
 ``samples.npz`` against that fold's real test ROIs, in the features of a classic classifier it
 trains on the same training ROIs (the job's data and model config; ``--classic_size`` variants,
-``--steps`` SGD steps at ``--learning_rate``, the ``:quick`` budget by default) in W/quality/.
-Writes W/quality.json, W/quality.md and W/figures/closest.png. A GAN job trained on all data
+``--steps`` SGD steps at ``--learning_rate``, the ``:quick`` budget by default) in W/quality/,
+and the same classifier's GAN-test: the share of each class's samples it assigns to that class,
+beside its sensitivity on the fold's real test ROIs. Writes W/quality.json, W/quality.md and
+W/figures/closest.png. A GAN job trained on all data
 (``gan.fold=-1``) has no held-out real ROIs to compare with: train it on a fold, or run an
 experiment.
 """
@@ -21,17 +23,20 @@ import glob
 import os
 import sys
 
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags
 
 from liverjax import report
 from liverjax.base import errors, workdir as wd
+from liverjax.evaluation import classification
 from liverjax.experiment import classifier_job, context, plan, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
-from liverjax.report import quality as quality_report
+from liverjax.report import markdown, quality as quality_report
 
 FLAGS = flags.FLAGS
+QUICK_STEPS = 1200   # the :quick classifier budget (configs/common.py:quick_classifier)
 
 
 def define_flags() -> None:
@@ -39,7 +44,7 @@ def define_flags() -> None:
                       'job trained on one fold (--config.gan.fold=k).')
   flags.DEFINE_integer('classic_size', 1000, 'GAN job: classic variants the feature '
                        'classifier trains on.')
-  flags.DEFINE_integer('steps', 600, 'GAN job: the feature classifier\'s SGD steps.')
+  flags.DEFINE_integer('steps', QUICK_STEPS, 'GAN job: the feature classifier\'s SGD steps.')
   flags.DEFINE_float('learning_rate', 0.01, 'GAN job: its learning rate.')
 
 
@@ -84,7 +89,19 @@ def feature_classifier_config(gan_config: dict, classic_size: int, steps: int,
   return c
 
 
-def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = 600,
+def pool_label(gan: dict) -> str:
+  """Returns a GAN job's name in its tables: its kind, and the data-efficient options it has on
+  (configs/common.py:data_efficient), e.g. 'dcgan + augment=translation,cutout + r1=1'."""
+  on = [f'augment={gan["augment"]}' if gan.get('augment') else '',
+        f'ada={gan["ada_target"]:g}' if gan.get('ada_target') else '',
+        f'r1={gan["r1_gamma"]:g}' if gan.get('r1_gamma') else '',
+        f'g_upsample={gan["g_upsample"]}' if gan.get('g_upsample', 'transposed') != 'transposed'
+        else '',
+        f'd_norm={gan["d_norm"]}' if gan.get('d_norm', 'batch') != 'batch' else '']
+  return ' + '.join([gan['kind']] + [o for o in on if o])
+
+
+def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STEPS,
                   learning_rate: float = 0.01) -> dict:
   """Returns (and writes to workdir/quality.json, quality.md) the quality of a GAN job's
   samples.npz against the real test ROIs of the fold it was trained on."""
@@ -112,18 +129,35 @@ def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = 600,
   per_class = synthetic_quality.pool_quality(runner, state, fold, images, labels)
   synthetic_quality.closest_pairs(ctx, os.path.join(workdir, 'figures', 'closest.png'),
                                   per_class, images, labels, ctx.folds[fold][0])
-  kind = config_dict['gan']['kind']
+  kind = pool_label(config_dict['gan'])
   q = synthetic_quality.summarize_folds(
       {kind: [{'fold': fold, 'classifier': run.name, 'per_class': per_class}]}, ctx.ds.classes)
   out = {'fold': fold, 'classifier': {'run': run.name, 'accuracy': record['accuracy'],
                                       'final_train': record.get('final_train')},
-         'synthetic_quality': q}
+         'synthetic_quality': q,
+         'gan_fidelity': {kind: gan_test(ctx, state, images, labels, record, fold, run.name)}}
   wd.write_json(os.path.join(workdir, 'quality.json'), out)
-  lines = quality_report.synthetic_quality({'synthetic_quality': q})
+  lines = (quality_report.synthetic_quality({'synthetic_quality': q})
+           + markdown.fidelity(config.to_dict(), out))
   with open(os.path.join(workdir, 'quality.md'), 'w') as f:
-    f.write('\n'.join(lines + [f'Fold {fold}; features of {run.name} (test accuracy '
-                               f'{100 * record["accuracy"]:.1f}%), in quality/.', '']))
+    f.write('\n'.join(lines + [f'Fold {fold}; features and GAN-test of {run.name} (test '
+                               f'accuracy {100 * record["accuracy"]:.1f}%), in quality/.', '']))
   return out
+
+
+def gan_test(ctx, state, images, labels, record: dict, fold: int, name: str) -> dict:
+  """Returns the GAN-test of samples (images, labels) under a fold's classic classifier, in the
+  experiment's gan_fidelity layout (liverjax.experiment.summary.gan_fidelity) with one fold."""
+  preds = np.asarray(jnp.argmax(ctx.programs.predict(state, jnp.asarray(images)), -1))
+  cm = classification.confusion_matrix(np.asarray(labels), preds, ctx.num_classes)
+  synthetic = classification.metrics_from_confusion(cm)['sensitivity']
+  real_test = classification.metrics_from_confusion(np.asarray(record['confusion']))['sensitivity']
+  return {'per_class': {c: {'synthetic': float(synthetic[i]), 'real_test': float(real_test[i])}
+                        for i, c in enumerate(ctx.ds.classes)},
+          'synthetic_confusion': cm.tolist(),
+          'folds': [{'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
+                     'synthetic': list(map(float, synthetic)),
+                     'real_test': list(map(float, real_test))}]}
 
 
 def main(argv):
