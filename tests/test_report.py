@@ -38,9 +38,25 @@ def test_report_is_rebuilt_from_the_workdir_alone(tmp_path):
   assert '<table>' in page and '<img src="figures/tsne.png"' in page
   text = before['report.md'].decode()
   assert '| classic |' in text
+  assert 'calibrated on phantom seed 1' in text and 'the calibration seed' not in text
   # a one-size sweep is a table row, not a one-point plot
   assert '| classic | 64 |' in text and 'sweep_classic.png' not in text
   assert not os.path.exists(os.path.join(work, 'figures', 'sweep_classic.png'))
+
+
+def test_the_header_says_what_the_phantom_was_calibrated_on():
+  """Version 2 names its calibration seed and warns when the report is on it; version 1 and
+  other data say nothing."""
+  results = {'arms': {'none': {'interval': 'an interval'}}}
+  config = {'folds': 3, 'seeds': [0]}
+  data = {'source': 's', 'n_images': 1, 'classes': ['a'], 'class_counts': [1], 'n_groups': 1}
+  say = lambda phantom: '\n'.join(markdown.header(config, dict(data, phantom=phantom), results))
+  text = say({'seed': 0, 'version': 2, 'calibrated_on_seed': 1})
+  assert 'calibrated on phantom seed 1' in text and 'calibration seed' not in text
+  assert '**This report is on seed 1, the calibration seed' in say(
+      {'seed': 1, 'version': 2, 'calibrated_on_seed': 1})
+  assert 'calibrated' not in say({'seed': 1, 'version': 1, 'calibrated_on_seed': None})
+  assert 'calibrated' not in '\n'.join(markdown.header(config, data, results))
 
 
 def test_report_of_an_unfinished_workdir_is_one_line(tmp_path):

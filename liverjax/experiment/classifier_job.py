@@ -37,6 +37,7 @@ import numpy as np
 import tqdm
 
 from liverjax.base import grid, workdir as wd
+from liverjax.datasets import phantom
 from liverjax.experiment import context, features, plan, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 
@@ -48,7 +49,12 @@ def write_data(ctx: context.Context) -> None:
     grid.save_grid(os.path.join(ctx.workdir, 'figures', f'data_{name}.png'),
                    ds.images[ds.labels == k][:32], ncol=8, scale=2)
   n_groups = int(len(np.unique(ds.groups)))
-  wd.write_json(os.path.join(ctx.workdir, 'data.json'), {
+  p = ctx.config.data.phantom
+  version = phantom.settings(p)['version']
+  calibration = ({'phantom': {'seed': int(p.seed), 'version': version,
+                              'calibrated_on_seed': phantom.CALIBRATED_ON.get(version)}}
+                 if ctx.config.data.source == 'phantom' else {})
+  wd.write_json(os.path.join(ctx.workdir, 'data.json'), calibration | {
       'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
       'class_counts': ds.class_counts(), 'n_groups': n_groups,
       'fraction': float(ctx.config.data.get('fraction', 1.0)),

@@ -24,16 +24,16 @@ def _fraction(data: dict) -> str:
           f'fraction): {" / ".join(map(str, data["train_sizes"]))} training ROIs per fold.')
 
 
-def _phantom(config: dict) -> str:
-  data = config['data']
-  if data['source'] != 'phantom' or data['phantom'].get('version', 1) < 2:
+def _phantom(data: dict) -> str:
+  p = data.get('phantom') or {}
+  if p.get('calibrated_on_seed') is None:
     return ''
-  seed = data['phantom']['seed']
-  return (' The phantom (version 2) was calibrated on phantom seed 1 toward the paper\'s regime '
-          '(none 57%, classic 78.6%, an oracle 8 points or more above classic) and real CT '
-          'texture; what it reached: benchmarks/README.md, Phantom calibration.' +
-          (' **This report is on seed 1, the calibration seed: its none, classic and real arms '
-           'are not an independent measure.**' if seed == 1 else ''))
+  cal = p['calibrated_on_seed']
+  return (f' The phantom (version {p["version"]}) was calibrated on phantom seed {cal} toward the '
+          'paper\'s regime (none 57%, classic 78.6%, an oracle 8 points or more above classic) '
+          'and real CT texture; what it reached: benchmarks/README.md, Phantom calibration.' +
+          (f' **This report is on seed {cal}, the calibration seed: its none, classic and real '
+           'arms are not an independent measure.**' if p['seed'] == cal else ''))
 
 
 def header(config: dict, data: dict, results: dict) -> list[str]:
@@ -45,7 +45,7 @@ def header(config: dict, data: dict, results: dict) -> list[str]:
           f'{", ".join(data["classes"])} with counts {data["class_counts"]}, {data["n_groups"]} '
           f'groups (patients/lesions). {folds}-fold cross-validation grouped by patient, seeds '
           f'{seeds}: {len(seeds) * folds} runs per arm and size.{_fraction(data)}'
-          f'{_phantom(config)} Config: '
+          f'{_phantom(data)} Config: '
           '`config.json` in this folder.', '',
           f'Numbers are percentages: {interval} (the seeds of a fold share its test ROIs, so '
           'folds, not runs, are the units; the interval stays inside [0, 100]). '
