@@ -130,11 +130,14 @@ def test_quality_and_oracle_share_tables():
          'c2st': pair(0.97, 0.55)}
   results = {'synthetic_quality': {'dcgan': {'per_class': {'cyst': row}},
                                    'real': {'per_class': {'cyst': dict(
-                                       row, memorised_pixels=pair(0.9, 0.05))}}}}
+                                       row, memorised_pixels=pair(0.9, 0.05),
+                                       recall=pair(0.5, 0.8))}}}}
   text = '\n'.join(quality.synthetic_quality(results))
   assert ('| dcgan | cyst | 12 (8) | 0.5 (0.01) | 40% (90%) | 10% (80%) | 30% (100%) '
           '| 20% (85%) | 2% (5%) | 10% (5%) | 0.97 (0.55) |') in text
   assert 'Warning: real/cyst sit closer to the training ROIs' in text   # only it
+  assert '**Warning: dcgan/cyst reach less than 50% of their real reference' in text
+  assert 'real/cyst reach' not in text
   assert quality.synthetic_quality({}) == []
   diff = lambda m, lo, hi: {'mean_diff': m, 'ci95': [lo, hi], 'n': 3}
   shares = {'dcgan': {'size': 1000, 'gain': diff(0.02, -0.01, 0.05),

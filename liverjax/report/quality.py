@@ -10,6 +10,9 @@ import os
 from liverjax.report.markdown import _pct, _table
 
 
+RECALL_SHARE = 0.5   # below this share of the real reference's recall, a pool is warned of
+
+
 def _diff(p: dict) -> str:
   return (f'{100 * p["mean_diff"]:+.1f} [{100 * p["ci95"][0]:+.1f}, '
           f'{100 * p["ci95"][1]:+.1f}]')
@@ -62,9 +65,11 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
   q = results.get('synthetic_quality')
   if not q:
     return []
-  rows, better = [], []
+  rows, better, few = [], [], []
   for arm, r in q.items():
     for cname, m in r['per_class'].items():
+      if m['recall']['synthetic'] < RECALL_SHARE * m['recall']['real']:
+        few.append(f'{arm}/{cname}')
       rows.append([arm, cname, _cell(m['fd']), _cell(m['kid'])] +
                   [_cell(m[k], pct=True) for k in ('precision', 'recall', 'density',
                                                    'coverage')] +
@@ -87,6 +92,11 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
            'little power, per-fold intervals in results.json).', '']
   lines += _table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
                    'memorised (px)', 'memorised (feat.)', 'C2ST AUC'], rows)
+  if few:
+    lines += [f'**Warning: {", ".join(few)} reach less than {RECALL_SHARE:.0%} of their real '
+              'reference\'s recall**: in the classifier\'s features they cover few of the '
+              'training ROIs\' forms (a collapsed or partly collapsed generator), whatever their '
+              'pixel diversity says.', '']
   if better:
     lines += [f'Warning: {", ".join(better)} sit closer to the training ROIs than new real '
               'ROIs do: copies of training ROIs, or images smoother than real ones (the oracle '
