@@ -36,6 +36,22 @@ def test_config_guard_and_overwrite(tmp_path):
   assert workdir.read_json(os.path.join(work, 'config.json')) == {'a': 2}
 
 
+def test_a_checkpoint_of_another_model_is_a_workdir_error(tmp_path):
+  """Other shapes, a missing or an extra parameter: each refused in words, not orbax's trace;
+  the same tree restores."""
+  from liverjax.base import checkpoints
+  import jax.numpy as jnp
+  checkpoints.save_state(checkpoints.checkpoint_manager(str(tmp_path)), 3,
+                         {'w': jnp.arange(3.0), 'b': jnp.ones(2)})
+  restore = lambda t: checkpoints.restore_latest(checkpoints.checkpoint_manager(str(tmp_path)), t)
+  step, state = restore({'w': jnp.zeros(3), 'b': jnp.zeros(2)})
+  assert step == 3 and np.array_equal(state['w'], [0, 1, 2])
+  for other in ({'w': jnp.zeros(4), 'b': jnp.zeros(2)}, {'w': jnp.zeros(3)},
+                {'w': jnp.zeros(3), 'b': jnp.zeros(2), 'c': jnp.zeros(1)}):
+    with pytest.raises(errors.WorkdirError, match='does not fit the model'):
+      restore(other)
+
+
 def test_padding_is_never_drawn():
   data = {'x': np.arange(5, dtype=np.float32)}
   padded, n = padding.pad_rows(data, np.array([3, 1, 4]), batch_size=4)

@@ -8,6 +8,8 @@ import re
 import jax
 import orbax.checkpoint as ocp
 
+from liverjax.base import errors
+
 
 def checkpoint_manager(directory: str, max_to_keep: int = 1) -> ocp.CheckpointManager:
   """Returns an orbax CheckpointManager keeping the latest max_to_keep steps of one run.
@@ -42,9 +44,17 @@ def save_state(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True)
 
 
 def restore_latest(mngr: ocp.CheckpointManager, template):
-  """Returns (step, state) of the latest checkpoint restored like template, or (None, template)."""
+  """Returns (step, state) of the latest checkpoint restored like template, or (None, template).
+  A checkpoint of another model (other shapes or parameters) is a WorkdirError."""
   step = mngr.latest_step()
   if step is None:
     return None, template
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, template)
-  return step, mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+  try:
+    return step, mngr.restore(step, args=ocp.args.StandardRestore(abstract))
+  except ValueError as e:
+    first = str(e).strip().splitlines()[0][:200]
+    raise errors.WorkdirError(
+        f'{mngr.directory}: its checkpoint (step {step}) does not fit the model this config '
+        f'builds ({first}); it was written with another config or liverjax version: use a new '
+        '--workdir, or the config it was written with') from e
