@@ -12,9 +12,9 @@ trains on the same training ROIs (the job's data and model config; ``--classic_s
 ``--steps`` SGD steps at ``--learning_rate``, the ``:quick`` budget by default) in W/quality/,
 and the same classifier's GAN-test: the share of each class's samples it assigns to that class,
 beside its sensitivity on the fold's real test ROIs. Writes W/quality.json, W/quality.md and
-W/figures/closest.png. A GAN job trained on all data
-(``gan.fold=-1``) has no held-out real ROIs to compare with: train it on a fold, or run an
-experiment.
+W/figures/closest.png. A GAN job trained on all data (``gan.fold=-1``) has no held-out real ROIs
+to compare with: for it the tool says so and writes only what needs none (nearest-training
+distances and closest pairs).
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ import numpy as np
 from absl import app, flags
 
 from liverjax import report
-from liverjax.base import errors, workdir as wd
-from liverjax.evaluation import classification
+from liverjax.base import errors, grid, workdir as wd
+from liverjax.datasets import sources
+from liverjax.evaluation import classification, memorisation
 from liverjax.experiment import classifier_job, context, plan, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 from liverjax.report import markdown, quality as quality_report
@@ -111,9 +112,7 @@ def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STE
     raise errors.WorkdirError(f'{workdir}: no finished GAN job (config.json, samples.npz)')
   fold = int(config_dict['gan']['fold'])
   if fold < 0:
-    raise errors.WorkdirError(f'{workdir}: trained on all data (gan.fold=-1), so no real ROIs '
-                              'were held out to judge its samples against; train it with '
-                              '--config.gan.fold=k, or run an experiment with its GAN arm')
+    return judge_all_data_job(workdir, config_dict)
   config = feature_classifier_config(config_dict, classic_size, steps, learning_rate)
   qdir = os.path.join(workdir, 'quality')
   ctx = context.build(config, qdir)
@@ -145,6 +144,48 @@ def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STE
   return out
 
 
+def judge_all_data_job(workdir: str, config_dict: dict) -> dict:
+  """Returns (and writes to quality.json, quality.md, figures/closest.png) what can be judged of
+  a GAN job trained on all data (gan.fold=-1), where no real ROIs were held out: each class's
+  nearest-training pixel distances (over flips, turns and shifts up to 4 px) and its closest
+  pairs, without the held-out reference that would say how near is too near."""
+  ds = sources.load(ml_collections.ConfigDict(config_dict['data']))
+  with np.load(os.path.join(workdir, 'samples.npz')) as z:
+    images, labels = z['images'], z['labels']
+  per_class, rows = {}, []
+  for c, cname in enumerate(ds.classes):
+    train = ds.images[ds.labels == c]
+    d, idx = (np.asarray(a) for a in memorisation.nearest_distances(
+        jnp.asarray(images[labels == c], jnp.float32), jnp.asarray(train, jnp.float32)))
+    if not len(d):
+      continue
+    q = np.percentile(d, [0, 5, 50])
+    per_class[cname] = {'n': int(len(d)), 'nearest_train_min': float(q[0]),
+                        'nearest_train_p5': float(q[1]), 'nearest_train_median': float(q[2])}
+    near = np.argsort(d)[:4]
+    rows.append(np.stack([images[labels == c][near], train[idx[near]]], 1)
+                .reshape((-1,) + images.shape[1:]))
+  if rows:
+    grid.save_grid(os.path.join(workdir, 'figures', 'closest.png'), np.concatenate(rows),
+                   ncol=8, scale=2)
+  out = {'fold': -1, 'held_out': None, 'nearest_train': per_class}
+  wd.write_json(os.path.join(workdir, 'quality.json'), out)
+  lines = ['## Synthetic image quality (GAN trained on all data)', '',
+           'No real ROIs were held out (`gan.fold=-1`), so nothing here has a real reference: '
+           'the features, FD, KID, precision/recall/density/coverage, C2ST and GAN-test need '
+           'one (train the GAN with `--config.gan.fold=k`, or run an experiment with its arm). '
+           'What needs none: each synthetic image\'s RMS pixel distance to its nearest real ROI '
+           'of its class (over flips, turns and shifts up to 4 px; 0 = a copy), and the 4 '
+           'nearest pairs per class in figures/closest.png (each image, then its ROI).', '']
+  lines += markdown._table(['class', 'images', 'nearest distance: min', '5th percentile',
+                            'median'], [[c, str(v['n'])] + [f'{v[k]:.3f}' for k in (
+                                'nearest_train_min', 'nearest_train_p5', 'nearest_train_median')]
+                                        for c, v in per_class.items()])
+  with open(os.path.join(workdir, 'quality.md'), 'w') as f:
+    f.write('\n'.join(lines) + '\n')
+  return out
+
+
 def gan_test(ctx, state, images, labels, record: dict, fold: int, name: str) -> dict:
   """Returns the GAN-test of samples (images, labels) under a fold's classic classifier, in the
   experiment's gan_fidelity layout (liverjax.experiment.summary.gan_fidelity) with one fold."""
@@ -165,8 +206,9 @@ def main(argv):
   try:
     config = wd.read_json(os.path.join(FLAGS.workdir, 'config.json')) or {}
     if config.get('job') == 'gan':
-      judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps, FLAGS.learning_rate)
-      print(f'judged samples.npz: {FLAGS.workdir}/quality.md, quality.json')
+      out = judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps, FLAGS.learning_rate)
+      print(('judged samples.npz' if out['fold'] >= 0 else 'trained on all data, no real ROIs '
+             'held out: nearest-training distances only') + f': {FLAGS.workdir}/quality.md')
       return
     results = judge(FLAGS.workdir)
   except errors.LiverjaxError as e:
