@@ -205,7 +205,7 @@ def gan_job(kind: str, arg=None) -> ml_collections.ConfigDict:
 def aug_experiment(kinds: tuple[str, ...], arg=None) -> ml_collections.ConfigDict:
   """Returns the synthetic-augmentation experiment with GAN arms `kinds` for variant arg.
 
-  No arg: the paper's protocol. 'quick': about 20 minutes on a 2-core CPU (quick_classifier's
+  No arg: the paper's protocol. 'quick': about 21 minutes on a 2-core CPU (quick_classifier's
   budget with a narrower classifier, classic set of 1000, 1,000 synthetic images per class as in
   the paper's headline (fixed, not picked on the test folds; the oracle's size in
   benchmarks/phantom_calibration.py), gan_quick's GANs trained 400 steps per model): far too
