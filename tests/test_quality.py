@@ -141,9 +141,11 @@ def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
                                ('test', ds.images[test_idx], ds.labels[test_idx])]:
     np.savez(os.path.join(work, 'samples.npz'), images=images, labels=labels,
              classes=np.asarray(ds.classes))
-    out = quality_tool.judge_gan_job(work, classic_size=64, steps=20)
+    out = quality_tool.judge_gan_job(work, classic_size=64, steps=200)
     assert out['fold'] == 0 and out['classifier']['run'] == 'classic_n64_seed0_fold0'
     judged[name] = out['synthetic_quality']['dcgan']['folds'][0]['per_class']
+  cm = np.asarray(out['gan_fidelity']['dcgan']['synthetic_confusion'])
+  assert (cm.sum(0) > 0).sum() >= 2   # a classifier that tells classes apart: order matters
   for c, (cname, v) in enumerate(out['gan_fidelity']['dcgan']['per_class'].items()):
     # One image per class may flip at a near-tie of the logits: the test ROIs are predicted in
     # another batch than in the classifier's own evaluation.
