@@ -112,6 +112,8 @@ def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
   text = open(os.path.join(str(tmp_path), 'report.md')).read()
   assert 'Synthetic image quality' in text and '](figures/closest_real.png)' in text
   assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'closest_real.png')) > 1000
+  assert '](figures/prdc.png)' in text
+  assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'prdc.png')) > 1000
 
 
 def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):

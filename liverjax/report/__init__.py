@@ -7,7 +7,8 @@ phantom's ceiling beside them, where ``ceiling.json`` exists (:mod:`liverjax.too
 tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
-gain each GAN arm recovers; train on synthetic, test on real (TSTR) beside TRTR; every pool's quality beside real data (:mod:`~liverjax.report.quality`); a t-SNE of the classifier's
+gain each GAN arm recovers; train on synthetic, test on real (TSTR) beside TRTR; every pool's quality beside real data (:mod:`~liverjax.report.quality`), with
+precision/recall/density/coverage bars; a t-SNE of the classifier's
 penultimate features for real test ROIs and synthetic images (as the paper's figure); the visual
 Turing test's statistics, where ``turing/turing.json`` exists (:mod:`liverjax.tools.turing`).
 
@@ -49,6 +50,12 @@ def build_markdown(workdir: str) -> str:
   lines += markdown.diversity(results) + markdown.fidelity(config, results)
   lines += quality.oracle_share(results) + quality.tstr(results)
   lines += quality.synthetic_quality(results, workdir)
+  prdc = figures.plot_prdc(results, fig_dir)
+  if prdc:
+    lines += markdown.figure('Precision, recall, density, coverage', prdc,
+                             'Each pool and class (bars, mean over folds) beside its real '
+                             'reference (black ticks): the fold\'s real test ROIs scored the same '
+                             'way, in the same features.')
   tsne = figures.plot_tsne(workdir, results['classes'])
   if tsne is not None:
     lines += markdown.figure('t-SNE of classifier features', *tsne)

@@ -117,3 +117,31 @@ def plot_learning_curve(curve: dict, fig_dir: str) -> str:
   fig.tight_layout()
   _savefig(fig, os.path.join(fig_dir, 'learning_curve.png'))
   return os.path.join('figures', 'learning_curve.png')
+
+
+PRDC = ('precision', 'recall', 'density', 'coverage')
+
+
+def plot_prdc(results: dict, fig_dir: str) -> str | None:
+  """Writes figures/prdc.png: per metric (panels) a bar for each pool and class (synthetic_quality's
+  means over folds), its real reference as a black tick; returns its path relative to the
+  workdir (None without synthetic_quality)."""
+  q = results.get('synthetic_quality')
+  rows = [(f'{pool}\n{c}', m) for pool, r in (q or {}).items() for c, m in r['per_class'].items()]
+  if not rows:
+    return None
+  fig, axes = plt.subplots(1, len(PRDC), figsize=(3 + 0.5 * len(rows) * len(PRDC), 3.2),
+                           dpi=100, sharey=True)
+  x = np.arange(len(rows))
+  for ax, metric in zip(axes, PRDC):
+    ax.bar(x, [100 * m[metric]['synthetic'] for _, m in rows], 0.7,
+           color=[f'C{i % 10}' for i in range(len(rows))])
+    ax.scatter(x, [100 * m[metric]['real'] for _, m in rows], marker='_', s=300, color='black',
+               zorder=3, label='real reference')
+    ax.set_title(metric)
+    ax.set_xticks(x, [label for label, _ in rows], fontsize=6)
+  axes[0].set_ylabel('% (density can exceed 100)')
+  axes[0].legend(fontsize=7)
+  fig.tight_layout()
+  _savefig(fig, os.path.join(fig_dir, 'prdc.png'))
+  return os.path.join('figures', 'prdc.png')
