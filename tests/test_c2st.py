@@ -10,7 +10,7 @@ def test_two_halves_of_one_set_are_indistinguishable():
   at least 15 (a 95% interval misses more than 5 of 20 with probability 3e-4; with the 90%
   coverage measured here, 1%). Out-of-fold AUCs of a local learner lean below 0.5 under the null
   (each held-out point leaves a hole in its own class's training data): seed 0 gives 0.42."""
-  covered, aucs = 0, []
+  covered, aucs, areas = 0, [], []
   for seed in range(20):
     x = np.random.default_rng(seed).normal(size=(240, 16))
     out = c2st.c2st(x[:120], x[120:], real_groups=np.arange(120) // 3)
@@ -18,7 +18,14 @@ def test_two_halves_of_one_set_are_indistinguishable():
     covered += lo < 0.5 < hi
     aucs.append(out['auc'])
     assert 0.0 <= lo and hi <= 1.0 and len(out['fold_aucs']) == 5
+    roc = out['roc']
+    assert roc['fpr'][0] == 0.0 and roc['fpr'][-1] == 1.0 and roc['tpr'][-1] == 1.0
+    assert np.all(np.diff(roc['tpr']) >= 0)
+    areas.append(np.trapezoid(roc['tpr'], roc['fpr']))
   assert covered >= 15 and abs(np.mean(aucs) - 0.5) < 0.05, (covered, np.mean(aucs))
+  # The pooled curve's area on a 21-point grid, averaged over the draws, sits near the diagonal's
+  # (its grid reads the step curve low or high by at most one step's share, about 1/20).
+  assert abs(np.mean(areas) - 0.5) < 0.1, np.mean(areas)
 
 
 def test_blank_images_are_told_apart():
@@ -27,6 +34,7 @@ def test_blank_images_are_told_apart():
   blank = rng.normal(scale=1e-3, size=(60, 16))   # what a collapsed generator's features look like
   out = c2st.c2st(real, blank)
   assert out['auc'] > 0.95 and out['ci95'][0] > 0.8, out
+  assert out['roc']['tpr'][2] > 0.9, out['roc']   # at 10% false positives, nearly all found
 
 
 def test_a_small_shift_is_seen_with_enough_samples_only():

@@ -112,7 +112,8 @@ def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
   text = open(os.path.join(str(tmp_path), 'report.md')).read()
   assert 'Synthetic image quality' in text and '](figures/closest_real.png)' in text
   assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'closest_real.png')) > 1000
-  assert '](figures/prdc.png)' in text
+  assert '](figures/prdc.png)' in text and '](figures/c2st_roc.png)' in text
+  assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'c2st_roc.png')) > 1000
   assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'prdc.png')) > 1000
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.stats
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
 
 
 def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> dict:
-  """Returns {'auc', 'ci95', 'n_real', 'n_synthetic', 'folds'} of telling synthetic (M, D) from
+  """Returns {'auc', 'ci95', 'n_real', 'n_synthetic', 'folds', 'roc'} of telling synthetic (M, D) from
   real (N, D) feature vectors, scored out of fold (folds whose held-out part lacks one side are
   left out; with fewer than two left, auc is NaN and the interval [0, 1]). real_groups (N,): ROIs of one group (patient)
   stay in one fold; each synthetic image is its own group."""
@@ -36,19 +36,30 @@ def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> di
                            -1 - np.arange(m)])
   folds = int(min(folds, n, m))
   splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-  aucs = []
+  aucs, scores = [], np.full(len(y), np.nan)
   for train, test in splitter.split(x, y, groups):
     if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
       continue   # few real groups: a fold may hold one side only (no AUC there)
     model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=8, min_samples_leaf=5,
                                            random_state=seed)
     model.fit(x[train], y[train])
-    aucs.append(float(roc_auc_score(y[test], model.predict_proba(x[test])[:, 1])))
+    scores[test] = model.predict_proba(x[test])[:, 1]
+    aucs.append(float(roc_auc_score(y[test], scores[test])))
   if len(aucs) < 2:
     return {'auc': float('nan'), 'ci95': [0.0, 1.0], 'fold_aucs': aucs, 'n_real': n,
-            'n_synthetic': m, 'folds': len(aucs)}
+            'n_synthetic': m, 'folds': len(aucs), 'roc': None}
   folds = len(aucs)
   mean = float(np.mean(aucs))
   half = float(scipy.stats.t.ppf(0.975, folds - 1) * np.std(aucs, ddof=1) / np.sqrt(folds))
   return {'auc': mean, 'ci95': [max(0.0, mean - half), min(1.0, mean + half)],
-          'fold_aucs': aucs, 'n_real': n, 'n_synthetic': m, 'folds': folds}
+          'fold_aucs': aucs, 'n_real': n, 'n_synthetic': m, 'folds': folds,
+          'roc': pooled_roc(y, scores)}
+
+
+def pooled_roc(y: np.ndarray, scores: np.ndarray, points: int = 21) -> dict:
+  """Returns {'fpr', 'tpr'}: the ROC curve of the out-of-fold scores pooled over folds (the
+  samples that were scored), its true-positive rate read at `points` even false-positive rates."""
+  kept = np.isfinite(scores)
+  fpr, tpr, _ = roc_curve(y[kept], scores[kept])
+  grid = np.linspace(0.0, 1.0, points)
+  return {'fpr': grid.tolist(), 'tpr': np.interp(grid, fpr, tpr).tolist()}

@@ -124,6 +124,14 @@ def _nanmean(values) -> float:
   return float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
 
 
+def _mean_roc(curves: list) -> dict | None:
+  """Returns the C2ST ROC curves of the folds averaged (TPR at each FPR), or None."""
+  curves = [c for c in curves if c]
+  if not curves:
+    return None
+  return {'fpr': curves[0]['fpr'], 'tpr': np.mean([c['tpr'] for c in curves], 0).tolist()}
+
+
 def _mean_over_folds(folds: list[dict], classes) -> dict:
   """Returns each class's figures averaged over folds (synthetic means, references)."""
   out = {}
@@ -139,6 +147,8 @@ def _mean_over_folds(folds: list[dict], classes) -> dict:
           'real': 0.05}
     row['c2st'] = {'synthetic': float(np.mean([p['c2st']['synthetic']['auc'] for p in per])),
                    'real': float(np.mean([p['c2st']['real']['auc'] for p in per])),
-                   'fold_ci95': [p['c2st']['synthetic']['ci95'] for p in per]}
+                   'fold_ci95': [p['c2st']['synthetic']['ci95'] for p in per],
+                   'roc': {side: _mean_roc([p['c2st'][side].get('roc') for p in per])
+                           for side in ('synthetic', 'real')}}
     out[cname] = row
   return out

@@ -8,7 +8,7 @@ tests between arms; the sweeps (a table, and curves where an arm has two sizes o
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
 gain each GAN arm recovers; train on synthetic, test on real (TSTR) beside TRTR; every pool's quality beside real data (:mod:`~liverjax.report.quality`), with
-precision/recall/density/coverage bars; a t-SNE of the classifier's
+precision/recall/density/coverage bars and C2ST ROC curves; a t-SNE of the classifier's
 penultimate features for real test ROIs and synthetic images (as the paper's figure); the visual
 Turing test's statistics, where ``turing/turing.json`` exists (:mod:`liverjax.tools.turing`).
 
@@ -56,6 +56,14 @@ def build_markdown(workdir: str) -> str:
                              'Each pool and class (bars, mean over folds) beside its real '
                              'reference (black ticks): the fold\'s real test ROIs scored the same '
                              'way, in the same features.')
+  roc = figures.plot_c2st_roc(results, fig_dir)
+  if roc:
+    lines += markdown.figure('C2ST ROC curves', roc,
+                             'Telling each pool\'s images (solid) or the real reference (dashed: '
+                             'training vs test ROIs) from real test ROIs in the classifier\'s '
+                             'features; the diagonal is indistinguishable. With few real test '
+                             'ROIs per class and fold the curves are coarse (per-fold AUC '
+                             'intervals: results.json).')
   tsne = figures.plot_tsne(workdir, results['classes'])
   if tsne is not None:
     lines += markdown.figure('t-SNE of classifier features', *tsne)

@@ -145,3 +145,30 @@ def plot_prdc(results: dict, fig_dir: str) -> str | None:
   fig.tight_layout()
   _savefig(fig, os.path.join(fig_dir, 'prdc.png'))
   return os.path.join('figures', 'prdc.png')
+
+
+def plot_c2st_roc(results: dict, fig_dir: str) -> str | None:
+  """Writes figures/c2st_roc.png: per pool (panels) each class's C2ST ROC curve (out-of-fold
+  scores pooled within a fold, then averaged over folds; solid) beside its real reference's
+  (dashed); returns its path relative to the workdir (None without curves)."""
+  q = {pool: {c: m['c2st']['roc'] for c, m in r['per_class'].items()
+              if (m['c2st'].get('roc') or {}).get('synthetic')}
+       for pool, r in (results.get('synthetic_quality') or {}).items()}
+  q = {pool: curves for pool, curves in q.items() if curves}
+  if not q:
+    return None
+  fig, axes = plt.subplots(1, len(q), figsize=(3.2 * len(q), 3.3), dpi=100, squeeze=False)
+  for ax, (pool, curves) in zip(axes[0], q.items()):
+    ax.plot([0, 1], [0, 1], ':', color='grey', lw=1)
+    for i, (cname, roc) in enumerate(curves.items()):
+      ax.plot(roc['synthetic']['fpr'], roc['synthetic']['tpr'], color=f'C{i}', label=cname)
+      if roc.get('real'):
+        ax.plot(roc['real']['fpr'], roc['real']['tpr'], '--', color=f'C{i}', lw=1)
+    ax.set_title(f'{pool} (dashed: real reference)', fontsize=9)
+    ax.set_xlabel('false-positive rate (real called synthetic)', fontsize=8)
+    ax.set_aspect('equal')
+  axes[0][0].set_ylabel('true-positive rate', fontsize=8)
+  axes[0][0].legend(fontsize=7, loc='lower right')
+  fig.tight_layout()
+  _savefig(fig, os.path.join(fig_dir, 'c2st_roc.png'))
+  return os.path.join('figures', 'c2st_roc.png')
