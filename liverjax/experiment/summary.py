@@ -131,6 +131,17 @@ def oracle_share(records: list[dict], config) -> dict:
   return out
 
 
+def fold_fidelity(ctx, state, images, labels, real_cm, fold: int, name: str) -> dict:
+  """Returns one fold's GAN-test: the confusion of classifier `state` (run `name`) on synthetic
+  images with their intended labels, each class's share assigned to it, and the classifier's
+  sensitivity on the real test ROIs (from their confusion real_cm)."""
+  preds = np.asarray(jnp.argmax(ctx.programs.predict(state, jnp.asarray(images)), -1))
+  cm = classification.confusion_matrix(np.asarray(labels), preds, ctx.num_classes)
+  return {'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
+          'synthetic': classification.metrics_from_confusion(cm)['sensitivity'],
+          'real_test': classification.metrics_from_confusion(np.asarray(real_cm))['sensitivity']}
+
+
 def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
   """Returns {kind: ...}: how many of each GAN arm's synthetic images a classifier trained on real
   images only assigns to their intended class ("GAN-test", Shmelkov et al. 2018, ECCV: "How good
@@ -149,7 +160,7 @@ def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
   size, seed = int(cfg.synthetic.classic_size), int(cfg.seeds[0])
   if 'classic' not in cfg.arms or size not in [int(s) for s in cfg.classic.sizes]:
     return {}
-  classes, k = list(ctx.ds.classes), ctx.num_classes
+  classes = list(ctx.ds.classes)
   real_cm = {r['fold']: np.asarray(r['confusion']) for r in records
              if (r['arm'], r['size'], r['seed']) == ('classic', size, seed)}
   kinds = [a for a in cfg.arms if a in GAN_ARMS]
@@ -161,14 +172,9 @@ def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
     if ref is None:
       continue
     name, state = ref
-    real_test = classification.metrics_from_confusion(real_cm[fold])['sensitivity']
     for kind in kinds:
       images, labels = runner.sets.pool(kind, fold)
-      preds = np.asarray(jnp.argmax(ctx.programs.predict(state, images), -1))
-      cm = classification.confusion_matrix(np.asarray(labels), preds, k)
-      per_kind[kind].append({'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
-                             'synthetic': classification.metrics_from_confusion(cm)['sensitivity'],
-                             'real_test': real_test})
+      per_kind[kind].append(fold_fidelity(ctx, state, images, labels, real_cm[fold], fold, name))
   out = {}
   for kind, folds in per_kind.items():
     if not folds:

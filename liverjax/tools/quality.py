@@ -31,7 +31,7 @@ from absl import app, flags
 from liverjax import report
 from liverjax.base import errors, grid, workdir as wd
 from liverjax.datasets import sources
-from liverjax.evaluation import classification, memorisation
+from liverjax.evaluation import memorisation
 from liverjax.experiment import classifier_job, context, plan, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 from liverjax.report import markdown, quality as quality_report
@@ -189,16 +189,11 @@ def judge_all_data_job(workdir: str, config_dict: dict) -> dict:
 def gan_test(ctx, state, images, labels, record: dict, fold: int, name: str) -> dict:
   """Returns the GAN-test of samples (images, labels) under a fold's classic classifier, in the
   experiment's gan_fidelity layout (liverjax.experiment.summary.gan_fidelity) with one fold."""
-  preds = np.asarray(jnp.argmax(ctx.programs.predict(state, jnp.asarray(images)), -1))
-  cm = classification.confusion_matrix(np.asarray(labels), preds, ctx.num_classes)
-  synthetic = classification.metrics_from_confusion(cm)['sensitivity']
-  real_test = classification.metrics_from_confusion(np.asarray(record['confusion']))['sensitivity']
-  return {'per_class': {c: {'synthetic': float(synthetic[i]), 'real_test': float(real_test[i])}
+  f = summary.fold_fidelity(ctx, state, images, labels, record['confusion'], fold, name)
+  return {'per_class': {c: {'synthetic': float(f['synthetic'][i]),
+                            'real_test': float(f['real_test'][i])}
                         for i, c in enumerate(ctx.ds.classes)},
-          'synthetic_confusion': cm.tolist(),
-          'folds': [{'fold': fold, 'classifier': name, 'synthetic_confusion': cm.tolist(),
-                     'synthetic': list(map(float, synthetic)),
-                     'real_test': list(map(float, real_test))}]}
+          'synthetic_confusion': f['synthetic_confusion'], 'folds': [f]}
 
 
 def main(argv):
