@@ -5,6 +5,7 @@ import os
 
 import jax
 import numpy as np
+import pytest
 
 from liverjax.evaluation import memorisation, quality
 
@@ -126,12 +127,12 @@ def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
   from configs import dcgan
   from liverjax.datasets import phantom, splits
   from liverjax.experiment import gan_job
-  from liverjax.tools import quality as quality_tool
+  from liverjax.tools import gan_quality, quality as quality_tool
   config = dcgan.get_config('smoke')
   config.progress = False
   config.data.phantom.counts = (24, 24, 24)
   config.gan.fold = 0
-  work = str(tmp_path)
+  work = str(tmp_path / 'job')
   gan_job.run(config, work)
   ds = phantom.load_phantom(config.data.phantom.counts)
   train_idx, test_idx = splits.experiment_folds(ds.labels, ds.groups, config.data, config.folds,
@@ -142,11 +143,33 @@ def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
   for name, images, labels in [('copies', ds.images[copies], ds.labels[copies]),
                                ('fresh', fresh.images, fresh.labels),
                                ('test', ds.images[test_idx], ds.labels[test_idx])]:
-    np.savez(os.path.join(work, 'samples.npz'), images=images, labels=labels,
+    np.savez(os.path.join(tmp_path, f'{name}.npz'), images=images, labels=labels,
              classes=np.asarray(ds.classes))
-    out = quality_tool.judge_gan_job(work, classic_size=64, steps=20)
+    if name == 'fresh':   # a user's own images, judged against the same fold
+      user = str(tmp_path / 'user')
+      quality_tool.import_samples(str(tmp_path / 'fresh.npz'), config, user)
+      out = gan_quality.judge_gan_job(user, classic_size=64, steps=20)
+      judged[name] = out['synthetic_quality']['samples']['folds'][0]['per_class']
+      continue
+    os.replace(os.path.join(tmp_path, f'{name}.npz'), os.path.join(work, 'samples.npz'))
+    out = gan_quality.judge_gan_job(work, classic_size=64, steps=20)
     assert out['fold'] == 0 and out['classifier']['run'] == 'classic_n64_seed0_fold0'
     judged[name] = out['synthetic_quality']['dcgan']['folds'][0]['per_class']
+  # TSTR on the samples (here the fold's test ROIs, up to 16 per class) beside TRTR, as many
+  # images and steps
+  n_tstr = 3 * np.bincount(ds.labels[test_idx]).min()
+  t = out['tstr']
+  assert t['tstr']['n_train'] == t['trtr']['n_train'] == n_tstr
+  assert t['tstr']['steps'] == t['trtr']['steps'] <= 20
+  assert t['tstr']['n_test'] == len(test_idx) and t['tstr']['run'].startswith('tstr_dcgan_n')
+  assert t['trtr']['ci95'][0] <= t['trtr']['mean'] <= t['trtr']['ci95'][1]
+  # Other samples of the same counts: TSTR trains again (its records depend on the samples)
+  record = os.path.join(work, 'quality', 'tstr', 'runs', f'{t["tstr"]["run"]}.json')
+  before = os.stat(record).st_mtime_ns
+  np.savez(os.path.join(work, 'samples.npz'), images=ds.images[test_idx][::-1],
+           labels=ds.labels[test_idx][::-1], classes=np.asarray(ds.classes))
+  gan_quality.judge_gan_job(work, classic_size=64, steps=20)
+  assert os.stat(record).st_mtime_ns > before
   # Wiring only: this tiny classifier predicts nearly one class, so the counting itself is
   # checked by test_gan_test_counts_what_the_classifier_assigns_to_each_class.
   for c, (cname, v) in enumerate(out['gan_fidelity']['dcgan']['per_class'].items()):
@@ -160,7 +183,7 @@ def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
     assert copied['memorisation']['pixels']['synthetic'] == 1.0
     assert new['memorisation']['pixels']['synthetic'] <= 0.5
   text = open(os.path.join(work, 'quality.md')).read()
-  assert '| dcgan | cyst |' in text and 'GAN-test' in text
+  assert '| dcgan | cyst |' in text and 'GAN-test' in text and '| TSTR (dcgan) |' in text
   assert os.path.getsize(os.path.join(work, 'figures', 'closest.png')) > 1000
   # Trained on all data: no held-out reference, only nearest-training distances. The test ROIs
   # are among all data (distance 0 up to float32 rounding); fresh ROIs differ at least by their
@@ -168,22 +191,78 @@ def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
   cfg = json.load(open(os.path.join(work, 'config.json')))
   cfg['gan']['fold'] = -1
   json.dump(cfg, open(os.path.join(work, 'config.json'), 'w'))
-  near = quality_tool.judge_gan_job(work)['nearest_train']
+  os.remove(os.path.join(work, 'figures', 'closest.png'))
+  near = gan_quality.judge_gan_job(work)['nearest_train']
+  assert os.path.getsize(os.path.join(work, 'figures', 'closest.png')) > 1000
   assert set(near) == set(ds.classes) and all(v['nearest_train_median'] < 0.01
                                                for v in near.values())
   np.savez(os.path.join(work, 'samples.npz'), images=fresh.images, labels=fresh.labels,
            classes=np.asarray(ds.classes))
-  near = quality_tool.judge_gan_job(work)['nearest_train']
+  near = gan_quality.judge_gan_job(work)['nearest_train']
   assert all(v['nearest_train_min'] > 0.01 and v['n'] == 16 for v in near.values())
   assert 'No real ROIs were held out' in open(os.path.join(work, 'quality.md')).read()
+
+
+def test_the_gan_job_tools_tstr_trains_on_the_samples_only_and_trtr_on_real_rois(tmp_path):
+  """TSTR's training set: 8 of the given samples per class and nothing else; TRTR's: as many
+  classic variants of the fold's real training ROIs, none of them a sample."""
+  from configs import dcgan
+  from liverjax.experiment import context, plan, runner
+  from liverjax.tools import gan_quality
+  config = dcgan.get_config('smoke')
+  config.gan.fold = 1
+  c = gan_quality.feature_classifier_config(config.to_dict(), 64, 20, 0.01, tstr_per_class=8)
+  assert tuple(c.arms) == ('dcgan', 'tstr_dcgan', 'trtr')
+  exp = runner.Runner(context.build(c, str(tmp_path)))
+  samples = np.repeat(np.linspace(0.05, 0.95, 30, dtype=np.float32), 64 * 64).reshape(
+      30, 64, 64, 1)   # image i: constant; no real ROI is
+  labels = np.arange(30) % 3
+  exp.sets.use_pool('dcgan', 1, samples, labels)
+  for arm, from_samples in (('tstr_dcgan', True), ('trtr', False)):
+    run = plan.Run(arm, 8, 0, 1)
+    train_set, n = exp.sets.build(run, run.key)
+    images, got = np.asarray(train_set['image']), np.asarray(train_set['label'])
+    assert n == len(got) == 24   # TRTR: classic variants, in the real ROIs' class shares
+    flat = images.reshape(24, -1)
+    constant = np.ptp(flat, 1) == 0
+    assert constant.all() == from_samples and constant.any() == from_samples
+    if from_samples:
+      i = np.abs(flat[:, :1] - samples.reshape(30, -1)[None, :, 0]).argmin(1)
+      np.testing.assert_array_equal(got, labels[i])
+      assert len(set(i.tolist())) == 24 and np.bincount(got).tolist() == [8, 8, 8]
+
+
+def test_a_users_samples_are_checked_against_the_real_data(tmp_path):
+  """A user's samples.npz: refused with a reason when its classes, image size, labels or range
+  do not fit the real data; written as a GAN job's workdir when they do."""
+  from configs import dcgan
+  from liverjax.base import errors
+  from liverjax.tools import quality as quality_tool
+  config = dcgan.get_config('smoke')
+  images, labels = np.full((6, 64, 64), 0.5, np.float32), np.arange(6) % 3
+  classes = np.asarray(['cyst', 'metastasis', 'hemangioma'])
+  for bad, why in [(dict(classes=classes[::-1]), 'classes'),
+                   (dict(images=images[:, :32, :32]), 'images'),
+                   (dict(labels=labels + 1), 'labels outside'),
+                   (dict(images=images * 3), 'outside \\[0, 1\\]')]:
+    np.savez(tmp_path / 'bad.npz', **dict(dict(images=images, labels=labels, classes=classes),
+                                          **bad))
+    with pytest.raises(errors.DataError, match=why):
+      quality_tool.import_samples(str(tmp_path / 'bad.npz'), config, str(tmp_path / 'w'))
+  np.savez(tmp_path / 'ok.npz', images=images, labels=labels, classes=classes)
+  quality_tool.import_samples(str(tmp_path / 'ok.npz'), config, str(tmp_path / 'w'))
+  written = json.load(open(tmp_path / 'w' / 'config.json'))
+  assert written['job'] == 'gan' and written['gan']['imported'].endswith('ok.npz')
+  with np.load(tmp_path / 'w' / 'samples.npz') as z:
+    assert z['images'].shape == (6, 64, 64, 1) and z['labels'].tolist() == labels.tolist()
 
 
 def test_a_gan_jobs_tables_name_its_data_efficient_options():
   """The paper's DCGAN is 'dcgan'; the data-efficient preset names each option it turns on."""
   from configs import common
-  from liverjax.tools import quality as quality_tool
-  assert quality_tool.pool_label(common.arm_gan_config('dcgan').to_dict()) == 'dcgan'
-  label = quality_tool.pool_label(common.arm_gan_config('dcgan_de').to_dict())
+  from liverjax.tools import gan_quality
+  assert gan_quality.pool_label(common.arm_gan_config('dcgan').to_dict()) == 'dcgan'
+  label = gan_quality.pool_label(common.arm_gan_config('dcgan_de').to_dict())
   assert label.startswith('dcgan + augment=') and 'r1=1' in label and 'g_upsample=resize' in label
 
 
@@ -192,7 +271,7 @@ def test_gan_test_counts_what_the_classifier_assigns_to_each_class():
   share of its samples predicted as that class, the confusion, and the real reference from the
   run's test confusion."""
   import types
-  from liverjax.tools import quality as quality_tool
+  from liverjax.tools import gan_quality
   images = np.zeros((6, 4, 4, 1), np.float32)
   images[:, 0, 0, 0] = [0, 1, 2, 0, 1, 1]          # the class the stand-in predicts
   labels = np.array([0, 1, 2, 1, 1, 0])
@@ -200,7 +279,7 @@ def test_gan_test_counts_what_the_classifier_assigns_to_each_class():
   ctx = types.SimpleNamespace(programs=types.SimpleNamespace(predict=predict), num_classes=3,
                               ds=types.SimpleNamespace(classes=('a', 'b', 'c')))
   record = {'confusion': [[2, 0, 0], [1, 1, 0], [0, 0, 4]]}
-  out = quality_tool.gan_test(ctx, None, images, labels, record, 0, 'run')
+  out = gan_quality.gan_test(ctx, None, images, labels, record, 0, 'run')
   assert out['synthetic_confusion'] == [[1, 1, 0], [1, 2, 0], [0, 0, 1]]
   got = {c: (v['synthetic'], v['real_test']) for c, v in out['per_class'].items()}
   assert got == {'a': (0.5, 1.0), 'b': (2 / 3, 0.5), 'c': (1.0, 1.0)}

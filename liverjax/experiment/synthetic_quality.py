@@ -60,7 +60,7 @@ def synthetic_quality(runner: Runner) -> dict:
       per_class = pool_quality(runner, state, fold, images, labels, refs)
       out[arm].append({'fold': fold, 'classifier': name, 'per_class': per_class})
       if fold == 0:
-        closest_pairs(ctx, closest_pairs_path(ctx.workdir, arm), per_class, images, labels,
+        closest_pairs(ctx.ds, closest_pairs_path(ctx.workdir, arm), per_class, images, labels,
                        ctx.folds[fold][0])
   return summarize_folds(out, ctx.ds.classes)
 
@@ -104,10 +104,12 @@ def closest_pairs_path(workdir: str, arm: str) -> str:
   return os.path.join(workdir, 'figures', f'closest_{arm}.png')
 
 
-def closest_pairs(ctx, path, per_class, images, labels, train_idx) -> None:
-  """Writes the figure at path: per class (rows), the fold's 4 synthetic images nearest to a
-  training ROI, each followed by that ROI (best flip, turn and shift not applied)."""
-  ds, rows = ctx.ds, []
+def closest_pairs(ds, path, per_class, images, labels, train_idx) -> None:
+  """Writes the figure at path: per class (rows), the 4 synthetic images nearest to a training
+  ROI (data set ds, its rows train_idx), each followed by that ROI (best flip, turn and shift not
+  applied). per_class[class]['memorisation']: 'closest' indexes the class's synthetic images,
+  'closest_train' its training ROIs."""
+  rows = []
   for c, cname in enumerate(ds.classes):
     m = per_class[cname]
     if 'skipped' in m:

@@ -7,7 +7,7 @@ import os
 
 from liverjax.base import errors, workdir as wd
 from liverjax.report import figures, html
-from liverjax.report.markdown import _pct, _table
+from liverjax.report.markdown import _pct, table
 
 
 def build_markdown(workdir: str) -> str:
@@ -34,11 +34,11 @@ def build_markdown(workdir: str) -> str:
            '(whole patients, per class, nested: a smaller share keeps a subset of a larger '
            'one\'s; the test folds are the same in every row). GANs train on the kept ROIs '
            f'only. {scaled} Accuracy in %: mean over folds with a 95% interval.', '']
-  lines += _table(['share', 'training ROIs per fold'] + arms + ['report'], rows)
+  lines += table(['share', 'training ROIs per fold'] + arms + ['report'], rows)
   lines += [f'![learning curve]({figures.plot_learning_curve(curve, fig_dir)})', '']
   if diffs:
     lines += ['## Against classic augmentation (paired over folds, points)', '']
-    lines += _table(['share', 'arm', 'difference', 'folds'], diffs)
+    lines += table(['share', 'arm', 'difference', 'folds'], diffs)
   return '\n'.join(lines) + '\n'
 
 

@@ -12,7 +12,7 @@ def _pct(m: dict) -> str:
   return f'{100 * m["mean"]:.1f} [{100 * m["ci95"][0]:.1f}, {100 * m["ci95"][1]:.1f}]'
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
   return (['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)] +
           ['| ' + ' | '.join(r) + ' |' for r in rows] + [''])
 
@@ -60,7 +60,7 @@ def arms(results: dict) -> list[str]:
   rows = [[arm, str(r.get('size', 0))] + [_pct(r[m]) for m, _ in METRICS] +
           [f"{r['accuracy']['n']} x {len(r['accuracy']['per_run']) // r['accuracy']['n']}"]
           for arm, r in results['arms'].items()]
-  lines = ['## Arms', ''] + _table(['arm', 'size'] + [label for _, label in METRICS] +
+  lines = ['## Arms', ''] + table(['arm', 'size'] + [label for _, label in METRICS] +
                                    ['folds x seeds'], rows)
   if results.get('paired_accuracy'):
     lines += ['## Paired comparisons (accuracy, fold by fold, seeds averaged within folds)', '']
@@ -68,7 +68,7 @@ def arms(results: dict) -> list[str]:
              f'[{100 * p["ci95"][0]:+.1f}, {100 * p["ci95"][1]:+.1f}]', f'{p["p_ttest"]:.3g}',
              f'{p["p_permutation"]:.3g}', str(p['n'])]
             for k, p in results['paired_accuracy'].items()]
-    lines += _table(['comparison', 'difference (points)', 'p (paired t)', 'p (sign-flip)',
+    lines += table(['comparison', 'difference (points)', 'p (paired t)', 'p (sign-flip)',
                      'folds'], rows)
     lines += ['Folds share training images, so they are not independent: read the p-values as '
               'approximate (optimistic). With n folds the sign-flip p-value cannot go below '
@@ -124,7 +124,7 @@ def sweeps(results: dict) -> list[str]:
   """Returns every sized arm's sweep as table rows (accuracy per size, mean and interval)."""
   rows = [[arm, size, _pct(v['accuracy'])] for arm, r in results['arms'].items()
           for size, v in sorted(r.get('sweep', {}).items(), key=lambda kv: int(kv[0]))]
-  return ['## Sweeps', ''] + _table(['arm', 'size', 'accuracy'], rows) if rows else []
+  return ['## Sweeps', ''] + table(['arm', 'size', 'accuracy'], rows) if rows else []
 
 
 def confusion(results: dict) -> list[str]:
@@ -133,7 +133,7 @@ def confusion(results: dict) -> list[str]:
   lines = ['## Confusion matrices (summed over folds and seeds; rows = true class)', '']
   for arm, r in results['arms'].items():
     lines += [f'**{arm}** (size {r.get("size", 0)})', '']
-    lines += _table(['true \\ predicted'] + list(classes),
+    lines += table(['true \\ predicted'] + list(classes),
                     [[classes[i]] + [str(v) for v in row] for i, row in enumerate(r['confusion'])])
   return lines
 
@@ -146,7 +146,7 @@ def samples(config: dict, classes: list[str]) -> list[str]:
   rows = [[cname, f'![real](figures/{kinds[0]}_fold0/real_{cname}.png)'] +
           [f'![{k}](figures/{k}_fold0/{cname}.png)' for k in kinds] for cname in classes]
   return (['## Samples (fold 0, fixed noise)', ''] +
-          _table(['class', 'real (training ROIs)'] + [k.upper() for k in kinds], rows))
+          table(['class', 'real (training ROIs)'] + [k.upper() for k in kinds], rows))
 
 
 def diversity(results: dict) -> list[str]:
@@ -168,7 +168,7 @@ def diversity(results: dict) -> list[str]:
   rows = [[pool, c, f'{100 * v["ratio"]:.0f}%', f'{100 * v["threshold"]:.0f}%',
            'COLLAPSED' if v['collapsed'] else 'ok', f'{v["grid"]["ratio"]:.1f}x']
           for pool, d in results['gan_diversity'].items() for c, v in d.items()]
-  return lines + _table(['GAN', 'class', 'diversity vs real', 'threshold', 'status',
+  return lines + table(['GAN', 'class', 'diversity vs real', 'threshold', 'status',
                          'grid vs real'], rows)
 
 
@@ -188,7 +188,7 @@ def fidelity(config: dict, results: dict) -> list[str]:
            'little. After Shmelkov et al. 2018, "How good is my GAN?".', '']
   rows = [[kind, c, f'{100 * v["synthetic"]:.0f}%', f'{100 * v["real_test"]:.0f}%']
           for kind, f in results['gan_fidelity'].items() for c, v in f['per_class'].items()]
-  return lines + _table(['GAN', 'class', 'synthetic images assigned to it',
+  return lines + table(['GAN', 'class', 'synthetic images assigned to it',
                          'real test sensitivity'], rows)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from liverjax.report.markdown import _pct, _table
+from liverjax.report.markdown import _pct, table
 
 
 RECALL_SHARE = 0.5   # below this share of the real reference's recall, a pool is warned of
@@ -31,7 +31,7 @@ def oracle_share(results: dict) -> list[str]:
            'perfect generator would give) at the same number of images per class, fixed in '
            'advance (the sweeps\' size nearest the paper\'s 1,000), against classic alone; '
            'points, paired over folds.', ''] +
-          _table(['arm', 'per class', 'arm - classic', 'oracle - classic',
+          table(['arm', 'per class', 'arm - classic', 'oracle - classic',
                   'share of the oracle\'s gain'], rows))
 
 
@@ -51,7 +51,7 @@ def tstr(results: dict) -> list[str]:
            'TSTR near TRTR: the synthetic images carry what tells the classes apart; far below: '
            'they do not, however real they look. Accuracy %, mean over folds [95% interval]; '
            'difference in points, paired over folds.', ''] +
-          _table(['arm', 'GAN', 'per class', 'images', 'TSTR', 'TRTR', 'TSTR - TRTR'], rows))
+          table(['arm', 'GAN', 'per class', 'images', 'TSTR', 'TRTR', 'TSTR - TRTR'], rows))
 
 
 def _cell(m: dict, pct: bool = False, fmt: str = '.3g') -> str:
@@ -90,7 +90,7 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
            'perfect generator. C2ST: ROC AUC of a small classifier telling the images from '
            'real test ROIs (0.5 = indistinguishable; about 20 real ROIs per class and fold: '
            'little power, per-fold intervals in results.json).', '']
-  lines += _table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
+  lines += table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
                    'memorised (px)', 'memorised (feat.)', 'C2ST AUC'], rows)
   if few:
     lines += [f'**Warning: {", ".join(few)} reach less than {RECALL_SHARE:.0%} of their real '
@@ -125,7 +125,7 @@ def headroom(results: dict, ceiling: dict | None) -> list[str]:
            'The same classifier trained on plentiful fresh phantom ROIs (new patients, no '
            'augmentation), early-stopped on fresh validation ROIs, tested on the same folds: '
            'what more real data could give (`python -m liverjax.tools.ceiling`).', '']
-  lines += _table(['arm', 'size', 'accuracy'], rows)
+  lines += table(['arm', 'size', 'accuracy'], rows)
   sat = ceiling.get('saturation')
   if sat:
     lo, hi = sat['ci95']

@@ -7,14 +7,19 @@ them into results.json and rebuilds the report; for a workdir run with
 ``--config.synthetic.quality=False``, or one written before these checks existed.
 
 A GAN job trained on one fold's training ROIs (``--config.gan.fold=k``): judges its
-``samples.npz`` against that fold's real test ROIs, in the features of a classic classifier it
-trains on the same training ROIs (the job's data and model config; ``--classic_size`` variants,
-``--steps`` SGD steps at ``--learning_rate``, the ``:quick`` budget by default) in W/quality/,
-and the same classifier's GAN-test: the share of each class's samples it assigns to that class,
-beside its sensitivity on the fold's real test ROIs. Writes W/quality.json, W/quality.md and
-W/figures/closest.png. A GAN job trained on all data (``gan.fold=-1``) has no held-out real ROIs
-to compare with: for it the tool says so and writes only what needs none (nearest-training
-distances and closest pairs).
+``samples.npz`` against that fold's real test ROIs (:mod:`liverjax.tools.gan_quality`): the
+synthetic-quality figures, GAN-test and TSTR beside their real references, from classifiers it
+trains on the fold's training ROIs in W/quality/ (``--classic_size`` variants, ``--steps`` SGD
+steps at ``--learning_rate``, the ``:quick`` budget by default; ``--tstr_per_class=0``: no
+TSTR). Writes W/quality.json, W/quality.md and W/figures/closest.png. A GAN job trained on all
+data (``gan.fold=-1``) has no held-out real ROIs: the tool says so and writes only what needs
+none (nearest-training distances and closest pairs).
+
+A user's own images: ``--samples=S.npz --config=configs/dcgan.py:quick --config.gan.fold=k
+--workdir=W`` with the config's data options naming their real ROIs (``--config.data.source=
+folder --config.data.path=...``): S.npz holds ``images`` (N, H, W[, 1]) in [0, 1] at the data's
+size, ``labels`` (N,) and ``classes`` (the data's class names, in its order). W receives the
+config and the samples, then is judged as a GAN job trained on fold k (-1: on all the data).
 """
 
 from __future__ import annotations
@@ -23,30 +28,35 @@ import glob
 import os
 import sys
 
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 from absl import app, flags
+from ml_collections import config_flags
 
 from liverjax import report
-from liverjax.base import errors, grid, workdir as wd
+from liverjax.base import errors, workdir as wd
 from liverjax.datasets import sources
-from liverjax.evaluation import memorisation
-from liverjax.experiment import classifier_job, context, plan, summary, synthetic_quality
+from liverjax.experiment import context, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
-from liverjax.report import markdown, quality as quality_report
+from liverjax.tools import gan_quality
 
 FLAGS = flags.FLAGS
-QUICK_STEPS = 1200   # the :quick classifier budget (configs/common.py:quick_classifier)
 
 
 def define_flags() -> None:
-  flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment, or of a GAN '
-                      'job trained on one fold (--config.gan.fold=k).')
+  flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment or GAN job; '
+                      'with --samples, where they are judged (new, or one judged before).')
   flags.DEFINE_integer('classic_size', 1000, 'GAN job: classic variants the feature '
                        'classifier trains on.')
-  flags.DEFINE_integer('steps', QUICK_STEPS, 'GAN job: the feature classifier\'s SGD steps.')
-  flags.DEFINE_float('learning_rate', 0.01, 'GAN job: its learning rate.')
+  flags.DEFINE_integer('steps', gan_quality.QUICK_STEPS, 'GAN job: the feature classifier\'s '
+                       '(and TSTR\'s, TRTR\'s) SGD steps.')
+  flags.DEFINE_float('learning_rate', 0.01, 'GAN job: their learning rate.')
+  flags.DEFINE_integer('tstr_per_class', 1000, 'GAN job: TSTR trains on this many samples per '
+                       'class (at most what samples.npz has); 0: no TSTR.')
+  flags.DEFINE_string('samples', None, 'A samples.npz of your own (images, labels, classes) to '
+                      'judge against the real ROIs of --config\'s data; written into --workdir.')
+  config_flags.DEFINE_config_file('config', None, 'With --samples: a GAN job config '
+                                  '(configs/dcgan.py:quick) naming the real data and gan.fold.')
 
 
 def judge(workdir: str) -> dict:
@@ -73,135 +83,49 @@ def judge(workdir: str) -> dict:
   return results
 
 
-def feature_classifier_config(gan_config: dict, classic_size: int, steps: int,
-                              learning_rate: float) -> ml_collections.ConfigDict:
-  """Returns the classifier experiment that trains a GAN job's feature classifier: the job's
-  data, folds and model, arm classic at classic_size, its first seed, the given budget."""
-  c = ml_collections.ConfigDict(gan_config)
-  del c['gan']
-  c.job = 'classifier'
-  c.arms = ('classic',)
-  c.classic.sizes = (classic_size,)
-  c.synthetic.classic_size = classic_size
-  c.seeds = (int(c.seeds[0]),)
-  c.train.max_steps = steps
-  c.train.learning_rate = learning_rate
-  c.progress = False
-  return c
-
-
-def pool_label(gan: dict) -> str:
-  """Returns a GAN job's name in its tables: its kind, and the data-efficient options it has on
-  (configs/common.py:data_efficient), e.g. 'dcgan + augment=translation,cutout + r1=1'."""
-  on = [f'augment={gan["augment"]}' if gan.get('augment') else '',
-        f'ada={gan["ada_target"]:g}' if gan.get('ada_target') else '',
-        f'r1={gan["r1_gamma"]:g}' if gan.get('r1_gamma') else '',
-        f'g_upsample={gan["g_upsample"]}' if gan.get('g_upsample', 'transposed') != 'transposed'
-        else '',
-        f'd_norm={gan["d_norm"]}' if gan.get('d_norm', 'batch') != 'batch' else '']
-  return ' + '.join([gan['kind']] + [o for o in on if o])
-
-
-def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STEPS,
-                  learning_rate: float = 0.01) -> dict:
-  """Returns (and writes to workdir/quality.json, quality.md) the quality of a GAN job's
-  samples.npz against the real test ROIs of the fold it was trained on."""
-  config_dict = wd.read_json(os.path.join(workdir, 'config.json'))
-  path = os.path.join(workdir, 'samples.npz')
-  if config_dict is None or config_dict.get('job') != 'gan' or not os.path.exists(path):
-    raise errors.WorkdirError(f'{workdir}: no finished GAN job (config.json, samples.npz)')
-  fold = int(config_dict['gan']['fold'])
-  if fold < 0:
-    return judge_all_data_job(workdir, config_dict)
-  config = feature_classifier_config(config_dict, classic_size, steps, learning_rate)
-  qdir = os.path.join(workdir, 'quality')
-  ctx = context.build(config, qdir)
-  with np.load(path) as z:
-    images, labels, classes = z['images'], z['labels'], [str(c) for c in z['classes']]
-  if classes != list(ctx.ds.classes):
-    raise errors.WorkdirError(f'{path}: classes {classes}, the data set {list(ctx.ds.classes)}')
-  wd.check_config(qdir, config.to_dict(), False)
-  runner = Runner(ctx)
-  run = plan.Run('classic', classic_size, int(config.seeds[0]), fold)
-  record = classifier_job.train_runs(runner, [run])[0]
-  _, state = runner.load_classifier(run.name)
-  per_class = synthetic_quality.pool_quality(runner, state, fold, images, labels)
-  synthetic_quality.closest_pairs(ctx, os.path.join(workdir, 'figures', 'closest.png'),
-                                  per_class, images, labels, ctx.folds[fold][0])
-  kind = pool_label(config_dict['gan'])
-  q = synthetic_quality.summarize_folds(
-      {kind: [{'fold': fold, 'classifier': run.name, 'per_class': per_class}]}, ctx.ds.classes)
-  out = {'fold': fold, 'classifier': {'run': run.name, 'accuracy': record['accuracy'],
-                                      'final_train': record.get('final_train')},
-         'synthetic_quality': q,
-         'gan_fidelity': {kind: gan_test(ctx, state, images, labels, record, fold, run.name)}}
-  wd.write_json(os.path.join(workdir, 'quality.json'), out)
-  lines = (quality_report.synthetic_quality({'synthetic_quality': q})
-           + markdown.fidelity(config.to_dict(), out))
-  with open(os.path.join(workdir, 'quality.md'), 'w') as f:
-    f.write('\n'.join(lines + [f'Fold {fold}; features and GAN-test of {run.name} (test '
-                               f'accuracy {100 * record["accuracy"]:.1f}%), in quality/.', '']))
-  return out
-
-
-def judge_all_data_job(workdir: str, config_dict: dict) -> dict:
-  """Returns (and writes to quality.json, quality.md, figures/closest.png) what can be judged of
-  a GAN job trained on all data (gan.fold=-1), where no real ROIs were held out: each class's
-  nearest-training pixel distances (over flips, turns and shifts up to 4 px) and its closest
-  pairs, without the held-out reference that would say how near is too near."""
-  ds = sources.load(ml_collections.ConfigDict(config_dict['data']))
-  with np.load(os.path.join(workdir, 'samples.npz')) as z:
-    images, labels = z['images'], z['labels']
-  per_class, rows = {}, []
-  for c, cname in enumerate(ds.classes):
-    train = ds.images[ds.labels == c]
-    d, idx = (np.asarray(a) for a in memorisation.nearest_distances(
-        jnp.asarray(images[labels == c], jnp.float32), jnp.asarray(train, jnp.float32)))
-    if not len(d):
-      continue
-    q = np.percentile(d, [0, 5, 50])
-    per_class[cname] = {'n': int(len(d)), 'nearest_train_min': float(q[0]),
-                        'nearest_train_p5': float(q[1]), 'nearest_train_median': float(q[2])}
-    near = np.argsort(d)[:4]
-    rows.append(np.stack([images[labels == c][near], train[idx[near]]], 1)
-                .reshape((-1,) + images.shape[1:]))
-  if rows:
-    grid.save_grid(os.path.join(workdir, 'figures', 'closest.png'), np.concatenate(rows),
-                   ncol=8, scale=2)
-  out = {'fold': -1, 'held_out': None, 'nearest_train': per_class}
-  wd.write_json(os.path.join(workdir, 'quality.json'), out)
-  lines = ['## Synthetic image quality (GAN trained on all data)', '',
-           'No real ROIs were held out (`gan.fold=-1`), so nothing here has a real reference: '
-           'the features, FD, KID, precision/recall/density/coverage, C2ST and GAN-test need '
-           'one (train the GAN with `--config.gan.fold=k`, or run an experiment with its arm). '
-           'What needs none: each synthetic image\'s RMS pixel distance to its nearest real ROI '
-           'of its class (over flips, turns and shifts up to 4 px; 0 = a copy), and the 4 '
-           'nearest pairs per class in figures/closest.png (each image, then its ROI).', '']
-  lines += markdown._table(['class', 'images', 'nearest distance: min', '5th percentile',
-                            'median'], [[c, str(v['n'])] + [f'{v[k]:.3f}' for k in (
-                                'nearest_train_min', 'nearest_train_p5', 'nearest_train_median')]
-                                        for c, v in per_class.items()])
-  with open(os.path.join(workdir, 'quality.md'), 'w') as f:
-    f.write('\n'.join(lines) + '\n')
-  return out
-
-
-def gan_test(ctx, state, images, labels, record: dict, fold: int, name: str) -> dict:
-  """Returns the GAN-test of samples (images, labels) under a fold's classic classifier, in the
-  experiment's gan_fidelity layout (liverjax.experiment.summary.gan_fidelity) with one fold."""
-  f = summary.fold_fidelity(ctx, state, images, labels, record['confusion'], fold, name)
-  return {'per_class': {c: {'synthetic': float(f['synthetic'][i]),
-                            'real_test': float(f['real_test'][i])}
-                        for i, c in enumerate(ctx.ds.classes)},
-          'synthetic_confusion': f['synthetic_confusion'], 'folds': [f]}
+def import_samples(samples: str, config, workdir: str) -> None:
+  """Makes workdir a GAN job's workdir for a user's own samples.npz: config (a GAN job config;
+  its data are the real ROIs, gan.fold the fold they were made from, -1 all) as config.json
+  with gan.imported set, the checked samples as samples.npz."""
+  ds = sources.load(config.data)
+  try:
+    with np.load(samples) as z:
+      images, labels, classes = z['images'], z['labels'], [str(c) for c in z['classes']]
+  except (OSError, KeyError, ValueError) as e:
+    raise errors.DataError(f'{samples}: not an .npz with images, labels and classes ({e})')
+  if images.ndim == 3:
+    images = images[..., None]
+  problems = [f'classes {classes}, the data\'s {list(ds.classes)}' if classes != list(
+      ds.classes) else '',
+              f'images {images.shape[1:]}, the data\'s {ds.images.shape[1:]}' if images.shape[
+                  1:] != ds.images.shape[1:] else '',
+              f'{len(labels)} labels for {len(images)} images' if len(labels) != len(images)
+              else '',
+              'labels outside 0..classes - 1' if len(labels) and (
+                  labels.min() < 0 or labels.max() >= len(classes)) else '',
+              'images outside [0, 1]' if images.size and (
+                  images.min() < 0 or images.max() > 1) else '']
+  if any(problems):
+    raise errors.DataError(f'{samples}: ' + '; '.join(p for p in problems if p))
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.gan.imported = os.path.abspath(samples)
+  wd.check_config(workdir, c.to_dict(), False)
+  wd.write_npz(os.path.join(workdir, 'samples.npz'), images=images.astype(np.float32),
+               labels=labels.astype(np.int32), classes=np.asarray(classes))
 
 
 def main(argv):
   del argv
   try:
+    if FLAGS.samples:
+      if FLAGS.config is None or FLAGS.config.get('job') != 'gan':
+        raise errors.ConfigError('--samples needs --config, a GAN job config naming the real '
+                                 'data (configs/dcgan.py:quick --config.gan.fold=k)')
+      import_samples(FLAGS.samples, FLAGS.config, FLAGS.workdir)
     config = wd.read_json(os.path.join(FLAGS.workdir, 'config.json')) or {}
     if config.get('job') == 'gan':
-      out = judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps, FLAGS.learning_rate)
+      out = gan_quality.judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps,
+                                      FLAGS.learning_rate, FLAGS.tstr_per_class)
       print(('judged samples.npz' if out['fold'] >= 0 else 'trained on all data, no real ROIs '
              'held out: nearest-training distances only') + f': {FLAGS.workdir}/quality.md')
       return
