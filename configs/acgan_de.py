@@ -1,6 +1,6 @@
 """Trains the ACGAN with the data-efficient options (not in the paper): DiffAugment (translation,
-cutout, CT intensity), R1, resize-convolutions in the generator
-(configs/common.py:data_efficient). Otherwise as configs/acgan.py, with the same variants.
+cutout, CT intensity) and R1 (configs/common.py:data_efficient). Otherwise as configs/acgan.py,
+with the same variants.
 """
 
 from configs import common

@@ -1,6 +1,6 @@
 """Trains the DCGAN per class with the data-efficient options (not in the paper): DiffAugment
-(translation, cutout, CT intensity), R1 on a layer-normalised discriminator, resize-convolutions
-in the generator (configs/common.py:data_efficient). Otherwise as configs/dcgan.py, with the same
+(translation, cutout, CT intensity) and R1 on a layer-normalised discriminator
+(configs/common.py:data_efficient). Otherwise as configs/dcgan.py, with the same
 variants (`:quick`, `:smoke`) and --config.gan.fold=k.
 """
 

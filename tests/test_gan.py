@@ -314,11 +314,12 @@ def _command(*args):
 
 @pytest.mark.parametrize('kind,fold', [('dcgan', 1), ('acgan', -1), ('acgan_de', 0)])
 def test_launch_gan_smoke_end_to_end(kind, fold, tmp_path):
-  """A GAN job (DCGAN on fold 1's training ROIs, ACGAN on all), its samples, and the sampling
-  command with --out."""
+  """A GAN job (DCGAN on fold 1's training ROIs, ACGAN on all; the data-efficient ACGAN with
+  the resize-convolution generator option), its samples, and the sampling command with --out."""
   work = str(tmp_path / kind)
+  extra = ['--config.gan.g_upsample=resize'] if kind.endswith('_de') else []
   proc = _command('launch.py', f'--config=configs/{kind}.py:smoke', f'--workdir={work}',
-                  f'--config.gan.fold={fold}')
+                  f'--config.gan.fold={fold}', *extra)
   assert proc.returncode == 0, proc.stderr[-3000:]
   classes = ('cyst', 'metastasis', 'hemangioma')
   for c in classes:

@@ -263,7 +263,7 @@ def test_a_gan_jobs_tables_name_its_data_efficient_options():
   from liverjax.tools import gan_quality
   assert gan_quality.pool_label(common.arm_gan_config('dcgan').to_dict()) == 'dcgan'
   label = gan_quality.pool_label(common.arm_gan_config('dcgan_de').to_dict())
-  assert label.startswith('dcgan + augment=') and 'r1=1' in label and 'g_upsample=resize' in label
+  assert label.startswith('dcgan + augment=') and 'r1=1' in label and 'd_norm=layer' in label
 
 
 def test_gan_test_counts_what_the_classifier_assigns_to_each_class():
