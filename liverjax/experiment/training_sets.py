@@ -37,17 +37,15 @@ class TrainingSets:
     """Returns the (images, labels) pool of arm `kind` for a fold, built on first use:
     max(config.synthetic.per_class) images per class, replicated on the mesh."""
     if (kind, fold) not in self._pools:
-      images, labels = self.pools[ARMS[kind].pool](kind, fold)
-      per_class = (max(self.ctx.config.synthetic.per_class),) * self.ctx.num_classes
-      augment.check_pool(labels, per_class)   # on host, before sharding
-      self._pools[(kind, fold)] = mesh_lib.put_replicated((images, labels), self.ctx.mesh)
+      self.use_pool(kind, fold, *self.pools[ARMS[kind].pool](kind, fold))
     return self._pools[(kind, fold)]
 
   def use_pool(self, kind: str, fold: int, images: np.ndarray, labels: np.ndarray) -> None:
-    """Makes host (images, labels) the pool of arm `kind` for a fold instead of building it (a
-    GAN job's samples.npz, a user's own images): checked and replicated as pool() would."""
+    """Makes host (images, labels) the pool of arm `kind` for a fold, checked and replicated:
+    what pool() built, or images given instead of building them (a GAN job's samples.npz, a
+    user's own)."""
     per_class = (max(self.ctx.config.synthetic.per_class),) * self.ctx.num_classes
-    augment.check_pool(labels, per_class)
+    augment.check_pool(labels, per_class)   # on host, before sharding
     self._pools[(kind, fold)] = mesh_lib.put_replicated(
         (np.asarray(images, np.float32), np.asarray(labels, np.int32)), self.ctx.mesh)
 

@@ -14,8 +14,8 @@ each figure's real reference:
   One fold: the intervals are Wilson intervals over its test ROIs.
 
 A job trained on all data (``gan.fold=-1``) has no held-out ROIs: only nearest-training
-distances and closest pairs. :func:`import_samples` turns a user's samples.npz and data config
-into such a workdir.
+distances and closest pairs. :func:`liverjax.tools.quality.import_samples` makes a GAN job's
+workdir of a user's own samples.npz.
 """
 
 from __future__ import annotations
