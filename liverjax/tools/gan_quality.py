@@ -113,7 +113,8 @@ def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STE
          'synthetic_quality': q,
          'gan_fidelity': {label: gan_test(ctx, state, images, labels, record, fold, run.name)},
          'tstr': (train_synthetic_test_real(workdir, config_dict, images, labels, n_tstr, steps,
-                                            learning_rate) if n_tstr >= MIN_TSTR else None)}
+                                            learning_rate, ctx.ds) if n_tstr >= MIN_TSTR
+                  else None)}
   wd.write_json(os.path.join(workdir, 'quality.json'), out)
   lines = (quality_report.synthetic_quality({'synthetic_quality': q})
            + markdown.fidelity(config.to_dict(), out) + tstr_lines(out['tstr'], label))
@@ -124,13 +125,14 @@ def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STE
 
 
 def train_synthetic_test_real(workdir: str, config_dict: dict, images, labels, n: int,
-                              steps: int, learning_rate: float) -> dict:
+                              steps: int, learning_rate: float, ds=None) -> dict:
   """Trains TSTR on n samples per class and TRTR in workdir/quality/tstr/ (cleared first when
-  it holds runs of other samples: its records depend on them) and returns :func:`tstr`."""
+  it holds runs of other samples: its records depend on them) and returns :func:`tstr`. ds: the
+  job's data set if already loaded (else loaded from its config)."""
   config = feature_classifier_config(config_dict, 0, steps, learning_rate, n)
   config.samples_sha256 = hashlib.sha256(np.ascontiguousarray(images).tobytes() +
                                          np.asarray(labels, np.int64).tobytes()).hexdigest()
-  ctx = context.build(config, os.path.join(workdir, 'quality', 'tstr'))
+  ctx = context.build(config, os.path.join(workdir, 'quality', 'tstr'), ds)
   wd.check_config(ctx.workdir, config.to_dict(), True)
   runner, kind, seed, fold = (Runner(ctx), config_dict['gan']['kind'], int(config.seeds[0]),
                               int(config_dict['gan']['fold']))
