@@ -115,10 +115,18 @@ def ada_update(p: jax.Array, real_logits: jax.Array, target: float,
   return jnp.clip(p + jnp.sign(r - target) * step, 0.0, 1.0)
 
 
-def r1_penalty(logits_fn: Callable[[jax.Array], jax.Array], images: jax.Array,
-               gamma: float) -> jax.Array:
-  """Returns gamma / 2 * mean over images of |d logit / d x|^2, the gradient of each image's
-  real/fake logit (logits_fn: (N, H, W, C) -> (N,)) at that image. The gradient of the summed
-  logits is each image's own only if no image's logit depends on another's (no batch norm)."""
-  grads = jax.grad(lambda x: logits_fn(x).sum())(images)
-  return 0.5 * gamma * jnp.mean(jnp.sum(grads ** 2, axis=tuple(range(1, grads.ndim))))
+def r1_penalty(apply_fn: Callable[[jax.Array], tuple], images: jax.Array, gamma: float,
+               source_logits: Callable = lambda out: out) -> tuple[tuple, jax.Array]:
+  """Returns (apply_fn(images), R1 penalty) from one forward pass through the discriminator.
+
+  apply_fn: images (N, H, W, C) -> (out, aux), aux not differentiated (e.g. batch-statistics
+  updates); source_logits: out -> (N,) real/fake logits. The penalty is gamma / 2 * mean over
+  images of |d s / d x|^2, each image's logit s differentiated at that image, by one backward
+  pass from the forward pass whose output the loss also uses. The gradient of the summed logits
+  is each image's own only if no image's logit depends on another's (no batch norm).
+  """
+  out, pull, aux = jax.vjp(apply_fn, images, has_aux=True)
+  s, pull_s = jax.vjp(source_logits, out)
+  grads, = pull(*pull_s(jnp.ones_like(s)))
+  penalty = 0.5 * gamma * jnp.mean(jnp.sum(grads ** 2, axis=tuple(range(1, grads.ndim))))
+  return (out, aux), penalty

@@ -21,10 +21,9 @@ statistics (:func:`standing_stats`, refreshed by :func:`refresh_ema` before ever
 :func:`sampling_generator` returns it, or the trained generator itself when ema_decay is 0 (the
 paper). The average of the last iterates carries less of the step-to-step noise of any one of
 them (what it changes in ``dcgan.py:quick``: benchmarks/README.md, GAN settings).
-
 Options for few images, off in the paper (:mod:`liverjax.steps.data_efficient`): setup.augment
 (DiffAugment; ADA with setup.ada_target > 0, its probability in state.aug_p), setup.r1_gamma (R1
-on D's real images as D sees them).
+on D's real images as D sees them, from the forward pass D's loss uses).
 """
 
 from __future__ import annotations
@@ -121,15 +120,22 @@ def generate(setup: GANSetup, g: train.TrainState, z: jax.Array, labels: jax.Arr
                                train=False), g.model_state
 
 
-def r1_penalty(setup: GANSetup, params, model_state: dict, images: jax.Array,
-               key: jax.Array) -> jax.Array:
-  """Returns the R1 penalty (weight setup.r1_gamma) of the discriminator `params` at images
-  (:func:`liverjax.steps.data_efficient.r1_penalty`; builders refuses it with batch norm)."""
-  def logits(x):
-    out, _ = setup.discriminator.apply({'params': params, **model_state}, x, train=True,
-                                       mutable=['batch_stats'], rngs={'dropout': key})
-    return _split_heads(setup, out)[0]
-  return data_efficient.r1_penalty(logits, images, setup.r1_gamma)
+def real_pass(setup: GANSetup, params, model_state: dict, images: jax.Array,
+              key: jax.Array) -> tuple[tuple, jax.Array]:
+  """Returns ((D's output at real images, its batch-statistics update), R1 penalty), the penalty
+  (weight setup.r1_gamma; 0 without R1) from the same forward pass by one backward pass
+  (:func:`liverjax.steps.data_efficient.r1_penalty`; builders refuses R1 with batch norm)."""
+  d = _d_apply(setup, params, model_state, key)
+  if not setup.r1_gamma:
+    return d(images), jnp.zeros(())
+  return data_efficient.r1_penalty(d, images, setup.r1_gamma,
+                                   lambda out: _split_heads(setup, out)[0])
+
+
+def _d_apply(setup: GANSetup, params, model_state: dict, key: jax.Array):
+  """Returns images -> (D's output in training mode, its batch-statistics update)."""
+  return lambda x: setup.discriminator.apply({'params': params, **model_state}, x, train=True,
+                                             mutable=['batch_stats'], rngs={'dropout': key})
 
 
 def train_step(state: GANState, batch: dict, key: jax.Array, *,
@@ -157,13 +163,9 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
                                             setup.augment, state.aug_p)
 
   def d_loss_fn(params):
-    stats = state.d.model_state
-    out_real, upd = setup.discriminator.apply({'params': params, **stats}, real, train=True,
-                                              mutable=['batch_stats'], rngs={'dropout': k_drop1})
-    stats = {**stats, **upd}
-    out_fake, upd = setup.discriminator.apply({'params': params, **stats}, fake, train=True,
-                                              mutable=['batch_stats'],
-                                              rngs={'dropout': jax.random.fold_in(k_drop1, 1)})
+    (out_real, upd), r1 = real_pass(setup, params, state.d.model_state, real, k_drop1)
+    stats = {**state.d.model_state, **upd}
+    out_fake, upd = _d_apply(setup, params, stats, jax.random.fold_in(k_drop1, 1))(fake)
     stats = {**stats, **upd}
     s_real, c_real = _split_heads(setup, out_real)
     s_fake, c_fake = _split_heads(setup, out_fake)
@@ -174,9 +176,8 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
       loss += train.cross_entropy(c_real, y_real) + train.cross_entropy(c_fake, y_fake1)
       aux['d_class_acc'] = jnp.mean(jnp.argmax(c_real, -1) == y_real)
     if setup.r1_gamma:
-      aux['r1'] = r1_penalty(setup, params, state.d.model_state, real, k_drop1)
-      loss += aux['r1']
-    return loss, (stats, aux)
+      aux['r1'] = r1
+    return loss + r1, (stats, aux)
 
   (d_loss, (d_stats, aux)), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d.params)
   d_updates, d_opt = setup.d_tx.update(d_grads, state.d.opt_state, state.d.params)
@@ -193,8 +194,7 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
     g = state.g.replace(params=params, model_state=g_state)
     fake, new_g_state = generate(setup, g, sample_z(k_z2, n, setup.z_dim), y_fake2, True)
     fake = data_efficient.discriminator_input(fake, k_aug_g, setup.augment, state.aug_p)
-    out, _ = setup.discriminator.apply({'params': d.params, **d.model_state}, fake, train=True,
-                                       mutable=['batch_stats'], rngs={'dropout': k_drop2})
+    out, _ = _d_apply(setup, d.params, d.model_state, k_drop2)(fake)
     s_fake, c_fake = _split_heads(setup, out)
     loss = _bce(s_fake, 1.0)
     if acgan:
