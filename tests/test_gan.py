@@ -282,6 +282,26 @@ def test_standing_stats_are_the_batch_statistics_of_fresh_samples(kind, batch):
   assert np.abs(np.asarray(stale) - np.asarray(train_mode)).max() > 1e-2
 
 
+@pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
+def test_progress_total_is_the_steps_the_gans_take(kind, tmp_path):
+  gcfg = (dcgan_config if kind == 'dcgan' else acgan_config).get_config('smoke').gan
+  gcfg.augmented_per_class, gcfg.max_steps = 24, 3   # DCGAN 3 GANs x 2 steps, ACGAN 1 x 5
+  trainer = gan_trainer.GANTrainer(builders.make_gan_setup(gcfg, 3), gcfg, mesh_lib.make_mesh(1),
+                                   workdir.ScalarWriter(str(tmp_path)))
+  real = {'image': jax.random.uniform(jax.random.key(0), (12, 64, 64, 1)),
+          'label': jnp.arange(12) % 3, 'diameter_px': jnp.full((12,), 20.0)}
+
+  class Count:
+    n = 0
+    def update(self, n): self.n += n
+    def set_postfix_str(self, s): pass
+
+  progress = Count()
+  gan_trainer.train_and_sample(trainer, real, ('a', 'b', 'c'), jax.random.key(1),
+                               str(tmp_path / 'gan'), progress, 4)
+  assert progress.n == trainer.total_steps(('a', 'b', 'c')) == (6 if kind == 'dcgan' else 5)
+
+
 def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   cfg = dcgan_config.get_config('smoke')
   setup = builders.make_gan_setup(cfg.gan, 1)

@@ -59,10 +59,8 @@ def run(config, workdir: str) -> dict:
   real = mesh_lib.put_replicated({'image': ds.images[train_idx], 'label': ds.labels[train_idx],
                                   'diameter_px': diam[train_idx].astype(np.float32)}, mesh)
   key = jax.random.key(config.seeds[0])
-  names = gan_trainer.model_names(gcfg.kind, ds.classes)
-  total = sum(np.prod(trainer.schedule(gcfg.augmented_per_class * len(cls))) for _, cls in names)
-  progress = tqdm.tqdm(total=int(total), desc=f'{gcfg.kind} training', unit='step',
-                       disable=not config.get('progress', True), smoothing=0.05)
+  progress = tqdm.tqdm(total=trainer.total_steps(ds.classes), desc=f'{gcfg.kind} training',
+                       unit='step', disable=not config.get('progress', True), smoothing=0.05)
   images, labels, diversity = gan_trainer.train_and_sample(trainer, real, ds.classes, key,
                                                os.path.join(workdir, 'gan'), progress,
                                                gcfg.samples_per_class,
@@ -70,7 +68,8 @@ def run(config, workdir: str) -> dict:
   progress.close()
   writer.close()
   write_samples(os.path.join(workdir, 'samples.npz'), images, labels, ds.classes)
-  summary = {'kind': gcfg.kind, 'models': [n for n, _ in names], 'classes': list(ds.classes),
+  models = [n for n, _ in gan_trainer.model_names(gcfg.kind, ds.classes)]
+  summary = {'kind': gcfg.kind, 'models': models, 'classes': list(ds.classes),
              'n_train_real': int(len(train_idx)), 'samples': int(len(images)),
              'sample_std_per_class': {ds.classes[c]: float(images[labels == c].std(0).mean())
                                       for c in np.unique(labels)},

@@ -78,6 +78,11 @@ class GANTrainer:
     g = self.gcfg
     return epochs.schedule(n, g.batch_size, g.epochs, g.max_steps)
 
+  def total_steps(self, classes) -> int:
+    """Returns the steps :func:`train_and_sample` takes for `classes`, over all its GANs."""
+    return int(sum(np.prod(self.schedule(self.gcfg.augmented_per_class * len(cls)))
+                   for _, cls in model_names(self.setup.kind, classes)))
+
   def fit(self, name: str, train_set: dict, key: jax.Array, ckpt_dir: str, progress,
           grid_labels: list[int]) -> gan.GANState:
     """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""

@@ -62,10 +62,9 @@ class TrainingSets:
           cfg.augment.shift_cap_px)
     trainer = self._trainers[kind]
     real = jax.tree.map(lambda a: a[jnp.asarray(train_idx)], ctx.real)
-    names = gan_trainer.model_names(kind, ctx.ds.classes)
-    total = sum(np.prod(trainer.schedule(gcfg.augmented_per_class * len(c))) for _, c in names)
-    progress = tqdm.tqdm(total=int(total), desc=f'{kind} GANs, fold {fold}', unit='step',
-                         disable=not cfg.get('progress', True), smoothing=0.05, leave=False)
+    progress = tqdm.tqdm(total=trainer.total_steps(ctx.ds.classes), desc=f'{kind} GANs, fold {fold}',
+                         unit='step', disable=not cfg.get('progress', True), smoothing=0.05,
+                         leave=False)
     key = jax.random.fold_in(jax.random.key(cfg.synthetic.gan_seed), fold)
     images, labels, diversity = gan_trainer.train_and_sample(
         trainer, real, ctx.ds.classes, key, os.path.join(ctx.workdir, 'gan', f'{kind}_fold{fold}'),
