@@ -35,6 +35,14 @@ def oracle_share(results: dict) -> list[str]:
                   'share of the oracle\'s gain'], rows))
 
 
+def tstr_explanation(trained_on: str, images: str) -> str:
+  """Returns what TSTR and TRTR are and how to read them, for a table of `trained_on`."""
+  return (f'The classifier trained on {trained_on} only, tested on the fold\'s real test ROIs, '
+          'beside the same classifier trained on as many classic variants of the real training '
+          f'ROIs, with the same steps (TRTR). TSTR near TRTR: {images} carry what tells the '
+          'classes apart; far below: they do not, however real they look.')
+
+
 def tstr(results: dict) -> list[str]:
   """Returns the train-on-synthetic, test-on-real table (results.json ``tstr``)."""
   t = results.get('tstr')
@@ -45,12 +53,9 @@ def tstr(results: dict) -> list[str]:
            _diff(row['paired']) if row['paired'] else '']
           for arm, r in t.items() for size, row in r['sizes'].items()]
   return (['## Train on synthetic, test on real (TSTR)', '',
-           'The classifier trained on a GAN arm\'s synthetic images only, tested on the fold\'s '
-           'real test ROIs, beside the same classifier trained on as many classic variants of '
-           'the real training ROIs, with the same steps (TRTR, arm trtr). '
-           'TSTR near TRTR: the synthetic images carry what tells the classes apart; far below: '
-           'they do not, however real they look. Accuracy %, mean over folds [95% interval]; '
-           'difference in points, paired over folds.', ''] +
+           tstr_explanation('a GAN arm\'s synthetic images', 'the synthetic images') +
+           ' TRTR is arm trtr. Accuracy %, mean over folds [95% interval]; difference in points, '
+           'paired over folds.', ''] +
           table(['arm', 'GAN', 'per class', 'images', 'TSTR', 'TRTR', 'TSTR - TRTR'], rows))
 
 

@@ -172,10 +172,7 @@ def tstr_lines(t: dict | None, label: str) -> list[str]:
           [f'{100 * v:.0f}%' for v in r['sensitivity'].values()]
           for name, r in ((f'TSTR ({label})', t['tstr']), ('TRTR (classic)', t['trtr']))]
   return (['## Train on synthetic, test on real (TSTR)', '',
-           'The classifier trained on the samples only, tested on the fold\'s real test ROIs, '
-           'beside the same classifier trained on as many classic variants of the real training '
-           'ROIs, with the same steps (TRTR). TSTR near TRTR: the samples carry what tells the '
-           'classes apart; far below: they do not, however real they look. Accuracy % [Wilson '
+           quality_report.tstr_explanation('the samples', 'the samples') + ' Accuracy % [Wilson '
            f'95% interval over the fold\'s {t["tstr"]["n_test"]} test ROIs]; TSTR - TRTR '
            f'{100 * t["difference"]:+.1f} points.', ''] +
           markdown.table(['trained on', 'images', 'steps', 'accuracy'] +
