@@ -282,6 +282,17 @@ def test_standing_stats_are_the_batch_statistics_of_fresh_samples(kind, batch):
   assert np.abs(np.asarray(stale) - np.asarray(train_mode)).max() > 1e-2
 
 
+class _Progress:
+  """A progress bar stand-in that counts the steps reported to it."""
+  n = 0
+
+  def update(self, n):
+    self.n += n
+
+  def set_postfix_str(self, s):
+    pass
+
+
 @pytest.mark.parametrize('kind', ['dcgan', 'acgan'])
 def test_progress_total_is_the_steps_the_gans_take(kind, tmp_path):
   gcfg = (dcgan_config if kind == 'dcgan' else acgan_config).get_config('smoke').gan
@@ -290,13 +301,7 @@ def test_progress_total_is_the_steps_the_gans_take(kind, tmp_path):
                                    workdir.ScalarWriter(str(tmp_path)))
   real = {'image': jax.random.uniform(jax.random.key(0), (12, 64, 64, 1)),
           'label': jnp.arange(12) % 3, 'diameter_px': jnp.full((12,), 20.0)}
-
-  class Count:
-    n = 0
-    def update(self, n): self.n += n
-    def set_postfix_str(self, s): pass
-
-  progress = Count()
+  progress = _Progress()
   gan_trainer.train_and_sample(trainer, real, ('a', 'b', 'c'), jax.random.key(1),
                                str(tmp_path / 'gan'), progress, 4)
   assert progress.n == trainer.total_steps(('a', 'b', 'c')) == (6 if kind == 'dcgan' else 5)
@@ -309,17 +314,13 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   trainer = gan_trainer.GANTrainer(setup, cfg.gan, mesh, workdir.ScalarWriter(str(tmp_path)))
   good = {'image': jnp.full((32, 64, 64, 1), 0.5), 'label': jnp.zeros(32, jnp.int32)}
 
-  class Progress:
-    def update(self, n): pass
-    def set_postfix_str(self, s): pass
-
   ckpt = str(tmp_path / 'ck')
-  trainer.fit('g', good, jax.random.key(0), ckpt, Progress(), [0])   # 2 epochs, fine
+  trainer.fit('g', good, jax.random.key(0), ckpt, _Progress(), [0])   # 2 epochs, fine
   cfg.gan.epochs = 3
   trainer.gcfg = cfg.gan
   bad = dict(good, image=good['image'].at[0].set(jnp.nan))
   with pytest.raises(errors.GANDivergedError, match='NaN'):
-    trainer.fit('g', bad, jax.random.key(0), ckpt, Progress(), [0])
+    trainer.fit('g', bad, jax.random.key(0), ckpt, _Progress(), [0])
   assert checkpoints.checkpoint_manager(ckpt).latest_step() == 2
 
 
