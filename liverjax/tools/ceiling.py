@@ -18,15 +18,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import sys
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from liverjax.base import errors, workdir as wd
+from liverjax.base import cli, errors, workdir as wd
 from liverjax.datasets import phantom, sources
 from liverjax.evaluation import classification
 from liverjax.experiment import builders
@@ -125,11 +124,7 @@ def run(workdir: str, rois: int, check_rois: int, max_epochs: int, patience: int
 def main(argv):
   del argv
   logging.getLogger().setLevel(logging.INFO)
-  try:
-    out = run(FLAGS.workdir, FLAGS.rois, FLAGS.check_rois, FLAGS.max_epochs, FLAGS.patience)
-  except errors.LiverjaxError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  out = run(FLAGS.workdir, FLAGS.rois, FLAGS.check_rois, FLAGS.max_epochs, FLAGS.patience)
   for n, r in out['per_n'].items():
     acc = r['accuracy']
     print(f'{n} fresh ROIs: accuracy {100 * acc["mean"]:.1f}% [{100 * acc["ci95"][0]:.1f}, '
@@ -140,4 +135,4 @@ def main(argv):
 if __name__ == '__main__':
   define_flags()
   flags.mark_flag_as_required('workdir')
-  app.run(main)
+  cli.run(main)

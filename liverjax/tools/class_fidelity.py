@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from liverjax import augment
-from liverjax.base import errors, workdir as wd
+from liverjax.base import cli, errors, workdir as wd
 from liverjax.datasets import phantom as phantom_lib
 from liverjax.evaluation import classification
 from liverjax.models import classifier
@@ -94,11 +93,7 @@ def class_fidelity(workdir: str, predict, reference: list[float], classes) -> di
 
 def main(argv):
   del argv
-  try:
-    run(FLAGS.workdir, FLAGS.per_class, FLAGS.augmented, FLAGS.epochs)
-  except errors.ConfigError as e:   # one line, as launch.py reports it
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  run(FLAGS.workdir, FLAGS.per_class, FLAGS.augmented, FLAGS.epochs)
 
 
 def run(workdirs: list[str], per_class: int, augmented: int, epochs: int) -> None:
@@ -122,4 +117,4 @@ def run(workdirs: list[str], per_class: int, augmented: int, epochs: int) -> Non
 if __name__ == '__main__':
   define_flags()
   flags.mark_flag_as_required('workdir')
-  app.run(main)
+  cli.run(main)

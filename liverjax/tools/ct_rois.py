@@ -14,11 +14,10 @@ written unless every input is valid. Exit code 2 with one line for bad input.
 """
 
 import logging
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from liverjax.base import errors
+from liverjax.base import cli, errors
 from liverjax.datasets import ct, roi_sets
 
 flags.DEFINE_multi_string('volume', None, 'CT volume(s): .nii/.nii.gz/.mrc/.npy or a DICOM '
@@ -64,26 +63,22 @@ def _floats(name: str, values, n: int):
 def main(argv):
   del argv
   logging.getLogger().setLevel(logging.INFO)
-  try:
-    spacing = _floats('spacing', FLAGS.spacing, 3)
-    rois = ct.extract_volumes(
-        FLAGS.volume, FLAGS.mask, spacing=spacing, class_table=FLAGS.class_table,
-        fixed_class=FLAGS.class_name, lesion_labels=tuple(int(v) for v in FLAGS.lesion_labels),
-        liver_label=FLAGS.liver_label, slices=FLAGS.slices, min_side_mm=FLAGS.min_side_mm,
-        context=FLAGS.context, min_voxels=FLAGS.min_voxels,
-        window_hu=tuple(float(v) for v in FLAGS.window),
-        normal_per_volume=FLAGS.normal_per_volume, normal_class=FLAGS.normal_class,
-        seed=FLAGS.seed, dicom_rescale=_floats('dicom_rescale', FLAGS.dicom_rescale, 2),
-        dicom_series=FLAGS.dicom_series)
-    ds = roi_sets.to_dataset(rois, FLAGS.group_by)
-    roi_sets.save(rois, ds, FLAGS.out, overwrite=FLAGS.overwrite)
-  except errors.DataError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  spacing = _floats('spacing', FLAGS.spacing, 3)
+  rois = ct.extract_volumes(
+      FLAGS.volume, FLAGS.mask, spacing=spacing, class_table=FLAGS.class_table,
+      fixed_class=FLAGS.class_name, lesion_labels=tuple(int(v) for v in FLAGS.lesion_labels),
+      liver_label=FLAGS.liver_label, slices=FLAGS.slices, min_side_mm=FLAGS.min_side_mm,
+      context=FLAGS.context, min_voxels=FLAGS.min_voxels,
+      window_hu=tuple(float(v) for v in FLAGS.window),
+      normal_per_volume=FLAGS.normal_per_volume, normal_class=FLAGS.normal_class,
+      seed=FLAGS.seed, dicom_rescale=_floats('dicom_rescale', FLAGS.dicom_rescale, 2),
+      dicom_series=FLAGS.dicom_series)
+  ds = roi_sets.to_dataset(rois, FLAGS.group_by)
+  roi_sets.save(rois, ds, FLAGS.out, overwrite=FLAGS.overwrite)
   print(f'{len(ds)} ROIs, classes {dict(zip(ds.classes, ds.class_counts()))}, '
         f'{len(set(ds.groups.tolist()))} groups ({FLAGS.group_by}) -> {FLAGS.out}')
 
 
 if __name__ == '__main__':
   flags.mark_flags_as_required(['volume', 'mask', 'out'])
-  app.run(main)
+  cli.run(main)

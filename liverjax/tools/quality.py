@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import glob
 import os
-import sys
 
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from liverjax import report
-from liverjax.base import errors, workdir as wd
+from liverjax.base import cli, errors, workdir as wd
 from liverjax.datasets import sources
 from liverjax.experiment import context, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
@@ -116,23 +115,19 @@ def import_samples(samples: str, config, workdir: str) -> None:
 
 def main(argv):
   del argv
-  try:
-    if FLAGS.samples:
-      if FLAGS.config is None or FLAGS.config.get('job') != 'gan':
-        raise errors.ConfigError('--samples needs --config, a GAN job config naming the real '
-                                 'data (configs/dcgan.py:quick --config.gan.fold=k)')
-      import_samples(FLAGS.samples, FLAGS.config, FLAGS.workdir)
-    config = wd.read_json(os.path.join(FLAGS.workdir, 'config.json')) or {}
-    if config.get('job') == 'gan':
-      out = gan_quality.judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps,
-                                      FLAGS.learning_rate, FLAGS.tstr_per_class)
-      print(('judged samples.npz' if out['fold'] >= 0 else 'trained on all data, no real ROIs '
-             'held out: nearest-training distances only') + f': {FLAGS.workdir}/quality.md')
-      return
-    results = judge(FLAGS.workdir)
-  except errors.LiverjaxError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  if FLAGS.samples:
+    if FLAGS.config is None or FLAGS.config.get('job') != 'gan':
+      raise errors.ConfigError('--samples needs --config, a GAN job config naming the real '
+                               'data (configs/dcgan.py:quick --config.gan.fold=k)')
+    import_samples(FLAGS.samples, FLAGS.config, FLAGS.workdir)
+  config = wd.read_json(os.path.join(FLAGS.workdir, 'config.json')) or {}
+  if config.get('job') == 'gan':
+    out = gan_quality.judge_gan_job(FLAGS.workdir, FLAGS.classic_size, FLAGS.steps,
+                                    FLAGS.learning_rate, FLAGS.tstr_per_class)
+    print(('judged samples.npz' if out['fold'] >= 0 else 'trained on all data, no real ROIs '
+           'held out: nearest-training distances only') + f': {FLAGS.workdir}/quality.md')
+    return
+  results = judge(FLAGS.workdir)
   pools = ', '.join(results['synthetic_quality']) or 'none (no classic run to take features from)'
   print(f'judged pools: {pools}; {FLAGS.workdir}/results.json and report.md updated')
 
@@ -140,4 +135,4 @@ def main(argv):
 if __name__ == '__main__':
   define_flags()
   flags.mark_flag_as_required('workdir')
-  app.run(main)
+  cli.run(main)

@@ -15,12 +15,11 @@ test: the real squares' slices. Writes the result as JSON with --out.
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from liverjax.base import errors
+from liverjax.base import cli, errors
 from liverjax.datasets import dataset, phantom, phantom_parenchyma, volumes
 from liverjax.evaluation import realism
 
@@ -85,12 +84,8 @@ def run(volume_path: str, mask_path: str, liver_label: int, spacing, side_mm: fl
 def main(argv):
   del argv
   spacing = tuple(float(v) for v in FLAGS.spacing) if FLAGS.spacing else None
-  try:
-    out = run(FLAGS.volume, FLAGS.mask, FLAGS.liver_label, spacing, FLAGS.side_mm,
-              FLAGS.noise_hu, FLAGS.seed, FLAGS.version, FLAGS.resample)
-  except errors.LiverjaxError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  out = run(FLAGS.volume, FLAGS.mask, FLAGS.liver_label, spacing, FLAGS.side_mm,
+            FLAGS.noise_hu, FLAGS.seed, FLAGS.version, FLAGS.resample)
   print(f'{out["real"]["n"]} squares of {out["side_px"]} px at {out["pixel_mm"]} mm')
   for name in ('real', 'other'):
     s = out[name]
@@ -109,4 +104,4 @@ def main(argv):
 if __name__ == '__main__':
   define_flags()
   flags.mark_flags_as_required(['volume', 'mask'])
-  app.run(main)
+  cli.run(main)

@@ -9,9 +9,9 @@ import os
 
 import jax
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from liverjax.base import grid
+from liverjax.base import cli, grid
 from liverjax.experiment import gan_job, gan_trainer
 from liverjax.steps import gan
 
@@ -54,4 +54,4 @@ def main(argv):
 if __name__ == '__main__':
   define_flags()
   flags.mark_flag_as_required('workdir')
-  app.run(main)
+  cli.run(main)

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 
-from absl import app, flags
+from absl import flags
 
-from liverjax.base import errors
+from liverjax.base import cli, errors
 from liverjax.tools.turing import results, store
 
 FLAGS = flags.FLAGS
@@ -47,25 +46,22 @@ def _base_url() -> str:
 
 def main(argv):
   if len(argv) != 2 or argv[1] not in COMMANDS:
-    sys.exit(f'usage: python -m liverjax.tools.turing {{{",".join(COMMANDS)}}} --workdir=W')
+    raise errors.ConfigError(f'usage: python -m liverjax.tools.turing {{{",".join(COMMANDS)}}} '
+                             '--workdir=W')
   command, workdir = argv[1], FLAGS.workdir
   db_path = store.path(workdir)
-  try:
-    if command == 'create':
-      from liverjax.tools.turing import study   # restores GANs: imports JAX
-      study.create(workdir, FLAGS.n_real, FLAGS.n_synthetic, FLAGS.classes or None,
-                   FLAGS.readers, FLAGS.arm, FLAGS.seed, FLAGS.allow_changes)
-      print(f'study: {db_path}')
-    elif not os.path.exists(db_path):
-      raise errors.WorkdirError(f'{db_path}: no study; run `create` first')
-    if command == 'report':
-      stats = results.report(workdir)
-      print(f'{len(stats["readers"])} reader(s), {stats["pooled"].get("n", 0)} answers -> '
-            f'{workdir}/turing/turing.md, turing.json')
-      return
-  except errors.LiverjaxError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
+  if command == 'create':
+    from liverjax.tools.turing import study   # restores GANs: imports JAX
+    study.create(workdir, FLAGS.n_real, FLAGS.n_synthetic, FLAGS.classes or None,
+                 FLAGS.readers, FLAGS.arm, FLAGS.seed, FLAGS.allow_changes)
+    print(f'study: {db_path}')
+  elif not os.path.exists(db_path):
+    raise errors.WorkdirError(f'{db_path}: no study; run `create` first')
+  if command == 'report':
+    stats = results.report(workdir)
+    print(f'{len(stats["readers"])} reader(s), {stats["pooled"].get("n", 0)} answers -> '
+          f'{workdir}/turing/turing.md, turing.json')
+    return
   print('\n'.join(results.links(db_path, _base_url())), flush=True)
   if command == 'serve':
     import waitress
@@ -76,4 +72,4 @@ def main(argv):
 if __name__ == '__main__':
   define_flags()
   flags.mark_flag_as_required('workdir')
-  app.run(main)
+  cli.run(main)
