@@ -315,12 +315,13 @@ def test_nan_loss_stops_training_and_keeps_last_good_checkpoint(tmp_path):
   good = {'image': jnp.full((32, 64, 64, 1), 0.5), 'label': jnp.zeros(32, jnp.int32)}
 
   ckpt = str(tmp_path / 'ck')
-  trainer.fit('g', good, jax.random.key(0), ckpt, _Progress(), [0])   # 2 epochs, fine
+  keys = gan_trainer.model_keys(jax.random.key(0), 0)
+  trainer.fit('g', good, keys, ckpt, _Progress(), [0])   # 2 epochs, fine
   cfg.gan.epochs = 3
   trainer.gcfg = cfg.gan
   bad = dict(good, image=good['image'].at[0].set(jnp.nan))
   with pytest.raises(errors.GANDivergedError, match='NaN'):
-    trainer.fit('g', bad, jax.random.key(0), ckpt, _Progress(), [0])
+    trainer.fit('g', bad, keys, ckpt, _Progress(), [0])
   assert checkpoints.checkpoint_manager(ckpt).latest_step() == 2
 
 
@@ -421,3 +422,16 @@ def test_class_fidelity_counts_samples_assigned_to_their_class(tmp_path):
   assert tuple(got) == classes and len(reference) == 3
   assert all(0.0 <= s <= 1.0 for s in reference)
   assert predict(images).shape == (12,) and set(predict(images).tolist()) <= {0, 1, 2}
+
+
+def test_each_gan_key_is_derived_once_and_serves_one_purpose():
+  """model_keys gives every purpose of every GAN its own key (a shared one would tie, say, the
+  grid noise to the training noise), and the same keys on every call."""
+  keys = [gan_trainer.model_keys(jax.random.key(3), i) for i in range(3)]
+  data = [jax.random.key_data(getattr(k, f.name)).tobytes()
+          for k in keys for f in dataclasses.fields(k)]
+  assert len(set(data)) == len(data) == 3 * 6
+  again = gan_trainer.model_keys(jax.random.key(3), 1)
+  assert all((jax.random.key_data(getattr(again, f.name)) ==
+              jax.random.key_data(getattr(keys[1], f.name))).all()
+             for f in dataclasses.fields(again))

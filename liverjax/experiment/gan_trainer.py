@@ -1,14 +1,17 @@
-"""Training a setup's GANs on device-resident sets, with checkpoints, logs and NaN checks, and
-sampling the trained generators: what the GAN job and the experiment's GAN arms share.
+"""A setup's GANs on device-resident sets, in four parts that the GAN job and the experiment's
+GAN arms share: :func:`train` (checkpoints, logs, NaN checks), :func:`sample`, :func:`judge`
+(diversity and grid checks) and :func:`write_grids`; :func:`train_and_sample` runs them in turn.
 
 DCGAN trains one model per class, ACGAN one model for all classes (:func:`model_names`), each on
-a classic augmented set of ``gcfg.augmented_per_class`` paper variants per class. A NaN or inf
-loss stops training with :class:`~liverjax.base.errors.GANDivergedError`; the last good
-checkpoint stays.
+a classic augmented set of ``gcfg.augmented_per_class`` paper variants per class. Each GAN's keys
+are derived once (:func:`model_keys`) and passed to the part that uses them. A NaN or inf loss
+stops training with :class:`~liverjax.base.errors.GANDivergedError`; the last good checkpoint
+stays.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -83,12 +86,10 @@ class GANTrainer:
     return int(sum(np.prod(self.schedule(self.gcfg.augmented_per_class * len(cls)))
                    for _, cls in model_names(self.setup.kind, classes)))
 
-  def fit(self, name: str, train_set: dict, key: jax.Array, ckpt_dir: str, progress,
+  def fit(self, name: str, train_set: dict, keys: ModelKeys, ckpt_dir: str, progress,
           grid_labels: list[int]) -> gan.GANState:
     """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""
-    k_init, k_train, k_fixed = jax.random.split(key, 3)
-    k_stats = jax.random.fold_in(k_fixed, 1)   # the EMA generator's standing statistics
-    state = jax.device_put(gan.init_state(self.setup, k_init), mesh_lib.replicated(self.mesh))
+    state = jax.device_put(gan.init_state(self.setup, keys.init), mesh_lib.replicated(self.mesh))
     # a spare checkpoint, should the latest be lost
     mngr = checkpoints.checkpoint_manager(ckpt_dir, max_to_keep=2)
     start, state = checkpoints.restore_latest(mngr, state)
@@ -97,7 +98,7 @@ class GANTrainer:
     progress.update(start * steps)
     try:
       for epoch in range(start, n_epochs):
-        state, metrics = self.epoch_fn(state, train_set, k_train)
+        state, metrics = self.epoch_fn(state, train_set, keys.train)
         metrics = jax.device_get(metrics)
         done = epoch + 1
         if not all(np.isfinite(v) for v in metrics.values()):
@@ -112,9 +113,9 @@ class GANTrainer:
         progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
         if done % self.gcfg.checkpoint_every == 0 or done == n_epochs:
           if state.g_ema is not None:
-            state = self.refresh_fn(state, k_stats)
+            state = self.refresh_fn(state, keys.ema_stats)
           checkpoints.save_state(mngr, done, state, wait=False)   # written while training goes on
-          self.writer.image(step, self.fixed_grid(state, k_fixed, grid_labels), f'{name}/samples')
+          self.writer.image(step, self.fixed_grid(state, keys.grid, grid_labels), f'{name}/samples')
         progress.update(steps)
     finally:
       mngr.close()   # waits for the last save to be on disk, also when training raised
@@ -127,49 +128,113 @@ class GANTrainer:
     return grid.make_grid(np.concatenate(jax.device_get(images)), ncol=16)
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelKeys:
+  """The keys of one GAN, each derived once by :func:`model_keys` and passed where it is used."""
+  set: jax.Array         # its classic training set (folded with the class)
+  init: jax.Array        # its initial weights
+  train: jax.Array       # its training epochs
+  grid: jax.Array        # the fixed noise of its sample grids (TensorBoard and grid files)
+  ema_stats: jax.Array   # the EMA generator's standing batch-norm statistics
+  sample: jax.Array      # its synthetic images (folded with the class)
+
+
+def model_keys(key: jax.Array, index: int) -> ModelKeys:
+  """Returns the keys of the index-th GAN of a job or fold whose key is `key`."""
+  k_set, k_fit, k_sample = jax.random.split(jax.random.fold_in(key, index), 3)
+  k_init, k_train, k_grid = jax.random.split(k_fit, 3)
+  return ModelKeys(set=k_set, init=k_init, train=k_train, grid=k_grid,
+                   ema_stats=jax.random.fold_in(k_grid, 1), sample=k_sample)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainedGAN:
+  """One trained GAN: its name, the classes it generates, its final state and its keys."""
+  name: str
+  classes: list[int]
+  state: gan.GANState
+  keys: ModelKeys
+
+
+def train(trainer: GANTrainer, real: dict, classes, key: jax.Array, ckpt_root: str, progress,
+          prefix: str = '', stopwatch: timing.Stopwatch | None = None) -> list[TrainedGAN]:
+  """Returns the GAN(s) of trainer.setup trained on the real arrays {'image', 'label',
+  'diameter_px'}, resumed from checkpoints under ckpt_root/<model>/; a function of (real, key,
+  config)."""
+  sw = stopwatch or timing.Stopwatch()
+  trained = []
+  for i, (name, cls) in enumerate(model_names(trainer.setup.kind, classes)):
+    keys = model_keys(key, i)
+    with sw('GAN training'):
+      train_set = trainer.training_set(keys.set, real['image'], real['label'], real['diameter_px'],
+                                       cls)
+      state = trainer.fit(prefix + name, train_set, keys, checkpoint_dir(ckpt_root, name),
+                          progress, cls)
+    trained.append(TrainedGAN(name, cls, state, keys))
+  return trained
+
+
+def sample(trainer: GANTrainer, trained: list[TrainedGAN], n_per_class: int,
+           stopwatch: timing.Stopwatch | None = None) -> tuple[np.ndarray, np.ndarray]:
+  """Returns (images (n_per_class * K, 64, 64, 1) in [0, 1], labels) generated by the trained
+  GANs, class by class, each class from its GAN's sample key folded with the class."""
+  sw = stopwatch or timing.Stopwatch()
+  images, labels = [], []
+  for t in trained:
+    g = gan.sampling_generator(t.state)
+    for c in t.classes:
+      with sw('generation'):
+        x = np.asarray(trainer.sample_fn(g, jax.random.fold_in(t.keys.sample, c),
+                                         n=int(n_per_class), label=c))
+      images.append(x)
+      labels.append(np.full(len(x), c, np.int32))
+  return np.concatenate(images), np.concatenate(labels)
+
+
+def judge(images: np.ndarray, labels: np.ndarray, real: dict, classes, collapse_ratio: float,
+          names: dict[int, str] | None = None) -> dict:
+  """Returns {class name: diversity check with its grid check} of the generated images against
+  the real ROIs of each class; a collapsed generator (names: the GAN of each class) is logged as
+  a warning."""
+  real_images, real_labels = np.asarray(real['image']), np.asarray(real['label'])
+  checks = {}
+  for c in np.unique(labels).tolist():
+    real_c = real_images[real_labels == c]
+    d = sample_checks.diversity_check(images[labels == c], real_c, collapse_ratio)
+    d['grid'] = sample_checks.grid_check(images[labels == c], real_c)
+    checks[classes[c]] = d
+    if d['collapsed']:
+      logging.warning('%s: generator looks collapsed for class %s: sample diversity %.4f is '
+                      '%.1f%% of the real images\' %.4f (threshold %.0f%%); its images are '
+                      'flagged in the report', (names or {}).get(c, 'GAN'), classes[c], d['generated'],
+                      100 * d['ratio'], d['real'], 100 * d['threshold'])
+  return checks
+
+
+def write_grids(trainer: GANTrainer, trained: list[TrainedGAN], real: dict, classes,
+                grid_dir: str) -> None:
+  """Writes <class>.png (GRID_N samples from each GAN's fixed grid noise, the noise of its
+  TensorBoard grids) and real_<class>.png (the first GRID_N real ROIs) to grid_dir."""
+  real_images, real_labels = np.asarray(real['image']), np.asarray(real['label'])
+  for t in trained:
+    g = gan.sampling_generator(t.state)
+    for c in t.classes:
+      fixed = trainer.sample_fn(g, t.keys.grid, n=GRID_N, label=c)
+      grid.save_grid(os.path.join(grid_dir, f'{classes[c]}.png'), np.asarray(fixed), ncol=8,
+                     scale=2)
+      grid.save_grid(os.path.join(grid_dir, f'real_{classes[c]}.png'),
+                     real_images[real_labels == c][:GRID_N], ncol=8, scale=2)
+
+
 def train_and_sample(trainer: GANTrainer, real: dict, classes, key: jax.Array, ckpt_root: str,
                      progress, n_per_class: int, grid_dir: str | None = None,
                      prefix: str = '', stopwatch: timing.Stopwatch | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-  """Trains the GAN(s) of trainer.setup on the real arrays {'image', 'label', 'diameter_px'} and
-  returns (images (n_per_class * K, 64, 64, 1) in [0, 1], labels, diversity per class) generated
-  by them; a collapsed generator (:func:`~liverjax.evaluation.sample_checks.diversity_check`)
-  is logged as a warning.
-
-  Resumes from checkpoints under ckpt_root/<model>/; writes fixed-noise grids <class>.png and
-  real_<class>.png to grid_dir if given. Everything is a function of (real, key, config).
-  """
-  sw = stopwatch or timing.Stopwatch()
-  out_images, out_labels, diagnostics = [], [], {}
-  for i, (name, cls) in enumerate(model_names(trainer.setup.kind, classes)):
-    k_set, k_fit, k_sample = jax.random.split(jax.random.fold_in(key, i), 3)
-    with sw('GAN training'):
-      train_set = trainer.training_set(k_set, real['image'], real['label'], real['diameter_px'],
-                                       cls)
-      state = trainer.fit(prefix + name, train_set, k_fit,
-                          checkpoint_dir(ckpt_root, name), progress, cls)
-    g = gan.sampling_generator(state)
-    for c in cls:
-      real_c = np.asarray(real['image'])[np.asarray(real['label']) == c]
-      with sw('generation'):
-        images = np.asarray(trainer.sample_fn(g, jax.random.fold_in(k_sample, c),
-                                              n=int(n_per_class), label=c))
-      if grid_dir is not None:
-        fixed = trainer.sample_fn(g, jax.random.split(k_fit, 3)[2], n=GRID_N, label=c)
-        grid.save_grid(os.path.join(grid_dir, f'{classes[c]}.png'), np.asarray(fixed), ncol=8,
-                       scale=2)
-        grid.save_grid(os.path.join(grid_dir, f'real_{classes[c]}.png'), real_c[:GRID_N], ncol=8,
-                       scale=2)
-      d = sample_checks.diversity_check(images, real_c, trainer.gcfg.collapse_ratio)
-      d['grid'] = sample_checks.grid_check(images, real_c)
-      diagnostics[classes[c]] = d
-      if d['collapsed']:
-        logging.warning('%s%s: generator looks collapsed for class %s: sample diversity %.4f is '
-                        '%.1f%% of the real images\' %.4f (threshold %.0f%%); its images are '
-                        'flagged in the report', prefix, name, classes[c], d['generated'],
-                        100 * d['ratio'], d['real'], 100 * d['threshold'])
-      out_images.append(images)
-      out_labels.append(np.full(len(images), c, np.int32))
-  return np.concatenate(out_images), np.concatenate(out_labels), diagnostics
-
-
+                     ) -> tuple[np.ndarray, np.ndarray, dict]:
+  """Returns (images, labels, checks per class): :func:`train`, :func:`sample` and
+  :func:`judge` in turn, and :func:`write_grids` to grid_dir if given."""
+  trained = train(trainer, real, classes, key, ckpt_root, progress, prefix, stopwatch)
+  images, labels = sample(trainer, trained, n_per_class, stopwatch)
+  if grid_dir is not None:
+    write_grids(trainer, trained, real, classes, grid_dir)
+  names = {c: prefix + t.name for t in trained for c in t.classes}
+  return images, labels, judge(images, labels, real, classes, trainer.gcfg.collapse_ratio, names)
