@@ -375,7 +375,7 @@ def scan_ms(step_fn, state, batch, key, steps: int, reps: int = 3) -> float:
   return 1e3 * statistics.median(times) / steps
 
 
-def bench(name, jax_builder, torch_builder, steps, warmup, scan_steps, torch_bf16_builder=None,
+def bench(jax_builder, torch_builder, steps, warmup, scan_steps, torch_bf16_builder=None,
           cost_analysis=True):
   step_fn, state, batch = jax_builder()
   key = jax.random.key(3)
@@ -527,7 +527,7 @@ def main():
     os.replace(tmp, args.out)
 
   for name, (desc, jb, tb, tb_bf16) in todo.items():
-    r = bench(name, jb, tb, args.steps, args.warmup, args.scan_steps, tb_bf16,
+    r = bench(jb, tb, args.steps, args.warmup, args.scan_steps, tb_bf16,
               bool(args.cost_analysis))
     r['description'] = desc
     r['jax_pct_of_peak'] = round(100 * r['jax_gflops'] / peak['peak_gflops'], 1)

@@ -1,7 +1,8 @@
 """The arms of the experiment: how each builds a run's training set from a fold's real ROIs.
 
 An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set is:
-- ``real``: the fold's real training ROIs as they are (arm ``none``);
+- ``unaugmented``: the fold's real training ROIs as they are (arm ``none``; not arm ``real``,
+  the oracle);
 - ``classic``: a classic augmented set of N paper variants
   (:func:`liverjax.augment.classic_augment`) for every N in ``config.classic.sizes``;
 - ``synthetic``: the classic set of ``config.synthetic.classic_size`` (the very images of the
@@ -9,8 +10,10 @@ An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set i
   in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool ``gan``: the
   fold's GAN(s) that ``config.<arm>`` describes, trained on classic variants of the fold's
   *training* ROIs only (arms ``dcgan_de`` / ``acgan_de``: the same GANs with the data-efficient
-  options of ``configs/common.py: data_efficient``, compared with the paper's GAN too). Pool ``oracle`` (arm ``real``): classic variants of fresh phantom ROIs
-  from new patients (``config.oracle``), what a perfect generator would draw; phantom data only.
+  options of ``configs/common.py: data_efficient``, compared with the paper's GAN too). Pool
+  ``oracle`` (arm ``real``, a name kept for finished workdirs): classic variants of fresh phantom
+  ROIs from new patients (``config.oracle``), what a perfect generator would draw; phantom data
+  only.
   :mod:`liverjax.experiment.training_sets` builds and caches pools.
 - ``synthetic_only``: N images per class of the pool of the GAN arm ``source`` and nothing else,
   for every N in ``config.synthetic.per_class`` (arms ``tstr_<gan arm>``: train on synthetic, test
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 
-RECIPES = ('real', 'classic', 'synthetic', 'synthetic_only', 'classic_per_class')
+RECIPES = ('unaugmented', 'classic', 'synthetic', 'synthetic_only', 'classic_per_class')
 REFERENCES = ('synthetic_only', 'classic_per_class')   # TSTR and TRTR: compared with each other
                                                        # only, never with none or classic
 
@@ -43,16 +46,16 @@ class Arm:
   source: str = ''   # synthetic_only recipe: the GAN arm whose pool it trains on
 
   def sizes(self, config) -> list[int]:
-    """Returns the arm's sweep of sizes (0 for the real recipe)."""
-    return {'real': [0], 'classic': list(config.classic.sizes),
+    """Returns the arm's sweep of sizes (0 for the unaugmented recipe)."""
+    return {'unaugmented': [0], 'classic': list(config.classic.sizes),
             'synthetic': list(config.synthetic.per_class),
             'synthetic_only': list(config.synthetic.per_class),
             'classic_per_class': list(config.synthetic.per_class)}[self.recipe]
 
   def classic_size(self, config, size: int, num_classes: int) -> int:
-    """Returns the size of the classic set under a run of this size (0: none; for the real
-    recipe, the real ROIs)."""
-    if self.recipe in ('real', 'synthetic_only') or size == 0:
+    """Returns the size of the classic set under a run of this size (0: none; for the
+    unaugmented recipe, the real ROIs)."""
+    if self.recipe in ('unaugmented', 'synthetic_only') or size == 0:
       return 0
     if self.recipe == 'classic_per_class':
       return size * num_classes
@@ -69,13 +72,13 @@ class Arm:
 
 
 ARMS = {arm.name: arm for arm in (
-    Arm('none', 'real'),
+    Arm('none', 'unaugmented'),
     Arm('classic', 'classic'),
     Arm('dcgan', 'synthetic', pool='gan'),
     Arm('acgan', 'synthetic', pool='gan'),
     Arm('dcgan_de', 'synthetic', pool='gan', baseline='dcgan'),   # with data-efficient options
     Arm('acgan_de', 'synthetic', pool='gan', baseline='acgan'),
-    Arm('real', 'synthetic', pool='oracle'),
+    Arm('real', 'synthetic', pool='oracle'),   # the oracle
     Arm('tstr_dcgan', 'synthetic_only', source='dcgan'),   # synthetic images only
     Arm('tstr_acgan', 'synthetic_only', source='acgan'),
     Arm('tstr_dcgan_de', 'synthetic_only', source='dcgan_de'),

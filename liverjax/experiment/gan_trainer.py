@@ -206,8 +206,8 @@ def judge(images: np.ndarray, labels: np.ndarray, real: dict, classes, collapse_
     if d['collapsed']:
       logging.warning('%s: generator looks collapsed for class %s: sample diversity %.4f is '
                       '%.1f%% of the real images\' %.4f (threshold %.0f%%); its images are '
-                      'flagged in the report', (names or {}).get(c, 'GAN'), classes[c], d['generated'],
-                      100 * d['ratio'], d['real'], 100 * d['threshold'])
+                      'flagged in the report', (names or {}).get(c, 'GAN'), classes[c],
+                      d['generated'], 100 * d['ratio'], d['real'], 100 * d['threshold'])
   return checks
 
 

@@ -121,11 +121,6 @@ def closest_pairs(ds, path, per_class, images, labels, train_idx) -> None:
     grid.save_grid(path, np.concatenate(rows), ncol=8, scale=2)
 
 
-def _nanmean(values) -> float:
-  values = np.asarray(values, np.float64)
-  return float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
-
-
 def _mean_roc(curves: list) -> dict | None:
   """Returns the C2ST ROC curves of the folds averaged (TPR at each FPR), or None."""
   curves = [c for c in curves if c]

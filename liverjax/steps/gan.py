@@ -19,8 +19,7 @@ the generator's weights after each step (decay min(ema_decay, (1 + t) / (10 + t)
 short run of t steps averages over roughly its last t/9), which samples with its own batch-norm
 statistics (:func:`standing_stats`, refreshed by :func:`refresh_ema` before every checkpoint).
 :func:`sampling_generator` returns it, or the trained generator itself when ema_decay is 0 (the
-paper). The average of the last iterates carries less of the step-to-step noise of any one of
-them (what it changes in ``dcgan.py:quick``: benchmarks/README.md, GAN settings).
+paper).
 Options for few images, off in the paper (:mod:`liverjax.steps.data_efficient`): setup.augment
 (DiffAugment; ADA with setup.ada_target > 0, its probability in state.aug_p), setup.r1_gamma (R1
 on D's real images as D sees them, from the forward pass D's loss uses).
@@ -36,8 +35,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from liverjax.steps import classifier as train
 from liverjax.steps import data_efficient
+from liverjax.steps.classifier import TrainState, cross_entropy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,10 +59,10 @@ class GANSetup:
 @flax.struct.dataclass
 class GANState:
   step: jax.Array
-  g: train.TrainState
-  d: train.TrainState
-  g_ema: train.TrainState | None = None   # EMA weights + standing statistics; no opt_state
-  aug_p: jax.Array | None = None          # ADA's augmentation probability (None without ADA)
+  g: TrainState
+  d: TrainState
+  g_ema: TrainState | None = None   # EMA weights + standing statistics; no opt_state
+  aug_p: jax.Array | None = None    # ADA's augmentation probability (None without ADA)
 
 
 def make_optimizer(learning_rate: float, beta1: float = 0.5) -> optax.GradientTransformation:
@@ -83,8 +82,8 @@ def init_state(setup: GANSetup, key: jax.Array) -> GANState:
   def make(variables, tx):
     variables = dict(variables)
     params = variables.pop('params')
-    return train.TrainState(step=jnp.zeros((), jnp.int32), params=params,
-                            model_state=variables, opt_state=tx.init(params))
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params, model_state=variables,
+                      opt_state=tx.init(params))
 
   g = make(g_vars, setup.g_tx)
   g_ema = None
@@ -109,8 +108,7 @@ def _split_heads(setup: GANSetup, out):
   return out if setup.kind == 'acgan' else (out, None)
 
 
-def generate(setup: GANSetup, g: train.TrainState, z: jax.Array, labels: jax.Array,
-             train_mode: bool):
+def generate(setup: GANSetup, g: TrainState, z: jax.Array, labels: jax.Array, train_mode: bool):
   """Returns (images in [-1, 1], new generator model_state)."""
   if train_mode:
     images, new = setup.generator.apply({'params': g.params, **g.model_state}, z, labels,
@@ -173,7 +171,7 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
     aux = {'d_real': jax.nn.sigmoid(s_real).mean(), 'd_fake': jax.nn.sigmoid(s_fake).mean(),
            's_real': s_real}
     if acgan:
-      loss += train.cross_entropy(c_real, y_real) + train.cross_entropy(c_fake, y_fake1)
+      loss += cross_entropy(c_real, y_real) + cross_entropy(c_fake, y_fake1)
       aux['d_class_acc'] = jnp.mean(jnp.argmax(c_real, -1) == y_real)
     if setup.r1_gamma:
       aux['r1'] = r1
@@ -198,7 +196,7 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
     s_fake, c_fake = _split_heads(setup, out)
     loss = _bce(s_fake, 1.0)
     if acgan:
-      loss += train.cross_entropy(c_fake, y_fake2)
+      loss += cross_entropy(c_fake, y_fake2)
     return loss, new_g_state
 
   (g_loss, new_g_state), g_grads = jax.value_and_grad(g_loss_fn, has_aux=True)(state.g.params)
@@ -210,7 +208,7 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
                   aug_p=aug_p), metrics
 
 
-def _updated_ema(setup: GANSetup, state: GANState, g: train.TrainState):
+def _updated_ema(setup: GANSetup, state: GANState, g: TrainState):
   """Returns state.g_ema moved towards the updated generator g (None without an EMA)."""
   g_ema = state.g_ema
   if g_ema is None:
@@ -221,8 +219,7 @@ def _updated_ema(setup: GANSetup, state: GANState, g: train.TrainState):
       lambda e, p: decay * e + (1.0 - decay) * p, g_ema.params, g.params))
 
 
-def standing_stats(setup: GANSetup, g: train.TrainState, key: jax.Array,
-                   n: int = 512) -> train.TrainState:
+def standing_stats(setup: GANSetup, g: TrainState, key: jax.Array, n: int = 512) -> TrainState:
   """Returns g with its batch-norm statistics replaced by the exact batch statistics of n fresh
   samples (z ~ U[-1, 1], labels uniform over the classes, as in training). The running averages
   belong to the weights that produced them, not to an average of weights (sampled with the
@@ -243,13 +240,13 @@ def refresh_ema(setup: GANSetup, state: GANState, key: jax.Array) -> GANState:
   return state.replace(g_ema=standing_stats(setup, state.g_ema, key))
 
 
-def sampling_generator(state: GANState) -> train.TrainState:
+def sampling_generator(state: GANState) -> TrainState:
   """Returns the generator to sample from: g_ema (after :func:`refresh_ema`) if the state keeps
   one, else the trained generator."""
   return state.g if state.g_ema is None else state.g_ema
 
 
-def sample(setup: GANSetup, g: train.TrainState, key: jax.Array, n: int, label: int = 0,
+def sample(setup: GANSetup, g: TrainState, key: jax.Array, n: int, label: int = 0,
            batch_size: int = 256) -> jax.Array:
   """Returns n generated images (n, 64, 64, 1) in [0, 1] of class `label` (generator in eval mode,
   batch norm with its running statistics), in fixed-size batches."""

@@ -30,7 +30,7 @@ from liverjax.base import cli, errors, workdir as wd
 from liverjax.datasets import phantom as phantom_lib
 from liverjax.evaluation import classification
 from liverjax.models import classifier
-from liverjax.steps import classifier as train
+from liverjax.steps import classifier as classifier_steps
 from liverjax.steps import epochs as epoch_lib
 
 FLAGS = flags.FLAGS
@@ -60,14 +60,15 @@ def reference_classifier(phantom_cfg: dict, per_class: int, augmented: int, epoc
       jnp.asarray(tr.diameter_px, jnp.float32), size)
   model = classifier.Classifier(num_classes=len(tr.classes), features=tuple(features), dense=dense,
                             input_grad=False)
-  tx = train.make_optimizer()
-  state = train.init_state(model, tx, jax.random.fold_in(key, 1), jnp.mean(images, 0))
-  step_fn = functools.partial(train.train_step, model=model, tx=tx)
+  tx = classifier_steps.make_optimizer()
+  state = classifier_steps.init_state(model, tx, jax.random.fold_in(key, 1), jnp.mean(images, 0))
+  step_fn = functools.partial(classifier_steps.train_step, model=model, tx=tx)
   epoch_fn = jax.jit(lambda s, d, k: epoch_lib.train_epoch(s, d, k, step_fn=step_fn,
                                                        batch_size=batch_size))
   for e in range(epochs):
     state, _ = epoch_fn(state, {'image': images, 'label': labels}, jax.random.fold_in(key, 2 + e))
-  logits_fn = jax.jit(lambda s, x: train.predict(s, x, model=model, batch_size=batch_size))
+  logits_fn = jax.jit(lambda s, x: classifier_steps.predict(s, x, model=model,
+                                                           batch_size=batch_size))
   predict = lambda x: np.asarray(jnp.argmax(logits_fn(state, jnp.asarray(x, jnp.float32)), -1))
   cm = classification.confusion_matrix(te.labels, predict(te.images), len(tr.classes))
   return predict, classification.metrics_from_confusion(cm)['sensitivity'], tr.classes
