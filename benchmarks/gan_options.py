@@ -3,7 +3,7 @@
 python benchmarks/gan_options.py [--kind=dcgan|acgan] [--widths=quick|paper] [--steps=10]
 
 Times one jitted ``steps.gan.train_step`` (one D and one G update, batch 64) of the paper's GAN
-and of the same GAN with each option of ``configs/common.py: data_efficient`` added one at a time,
+and of the same GAN with each option of ``configs/variants.py: DATA_EFFICIENT`` added one at a time,
 then all together; writes benchmarks/gan_options_<kind>_<widths>.json.
 """
 

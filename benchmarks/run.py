@@ -239,7 +239,7 @@ def jax_gan_step(gcfg, num_classes):
 
 def dcgan_config(widths: str) -> ml_collections.ConfigDict:
   """Returns the DCGAN config at the paper's widths ('paper'), half of them ('half'), or the
-  :quick variant's ('quick': configs.common.gan_quick)."""
+  :quick variant's ('quick': configs.variants.GAN_QUICK)."""
   g = common.gan_config('dcgan')
   if widths == 'half':
     g.g_widths = tuple(w // 2 for w in g.g_widths)

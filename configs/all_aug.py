@@ -1,10 +1,11 @@
-"""Every arm: none, classic, dcgan, acgan (classic + DCGAN / ACGAN images) and real (classic +
-fresh phantom ROIs from new patients: the oracle, what a perfect generator would give).
+"""Every arm: none, classic, dcgan, acgan and real (classic + fresh phantom ROIs from new
+patients: the oracle, what a perfect generator would give).
 
-Variants as in dcgan_aug.py: no suffix = the paper's protocol; `:quick` (about twice the time of
-dcgan_aug.py:quick); `:smoke` = seconds, for tests. The real arm needs the phantom
-(data.source=phantom); on other data, leave it out:
---config.arms="('none','classic','dcgan','acgan')".
+  python launch.py --config=configs/all_aug.py:quick --workdir=workdirs/all_quick
+
+Variants as configs/dcgan_aug.py's, with the ACGAN arm as configs/acgan_aug.py's; `:quick` takes
+about twice dcgan_aug.py:quick's time. The real arm needs the phantom (data.source=phantom); on
+other data leave it out: --config.arms="('none','classic','dcgan','acgan')".
 """
 
 from configs import common

@@ -1,11 +1,12 @@
-"""The paper's DCGAN beside the same DCGAN with data-efficient options: arms none, classic, dcgan
-and dcgan_de (configs/common.py:data_efficient), on the same folds, sizes and seeds, paired.
+"""The paper's DCGAN beside the same DCGAN with the data-efficient preset (variants.
+DATA_EFFICIENT: DiffAugment and R1), arms none, classic, dcgan and dcgan_de, paired.
 
-Variants as in dcgan_aug.py: no suffix = the paper's protocol; `:quick` (the dcgan_aug.py:quick
-budget, every GAN trained the same number of steps); `:smoke` = seconds, for tests. Add the
-ACGANs with --config.arms="('none','classic','dcgan','dcgan_de','acgan','acgan_de')" after
-setting config.acgan and config.acgan_de the way this file sets the DCGANs' (or use
-configs.common.aug_experiment in your own config).
+  python launch.py --config=configs/data_efficient_aug.py:quick --workdir=workdirs/de_quick
+
+Variants as configs/dcgan_aug.py's; every GAN trains the same number of steps. `:quick` on phantom
+version 2, seed 0, 2-core AMD EPYC with AVX-512: dcgan 68.6%, dcgan_de 70.3% beside classic 70.8%
+(dcgan_de - dcgan +1.7 points [-13.0, +16.4]); at 400 steps all six metastasis and hemangioma
+dcgan_de generators collapse. For the ACGANs: common.aug_experiment(('acgan', 'acgan_de'), arg).
 """
 
 from configs import common

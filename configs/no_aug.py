@@ -1,20 +1,21 @@
-"""The paper's baseline: the classifier on the real training ROIs only (arm 'none').
+"""The paper's baseline: the classifier on the real training ROIs only (arm none).
 
-Variants: ``no_aug.py`` = the paper's protocol (150 epochs, 3 folds); ``:quick`` = a few minutes on
-a 2-core CPU (3 folds x 1 seed, 150 epochs of 2 steps each at common.quick_classifier's learning
-rate); ``:smoke`` = seconds, for tests.
+  python launch.py --config=configs/no_aug.py:quick --workdir=workdirs/none_quick
+
+Variants (tables in configs/variants.py): no suffix, the paper's protocol (150 epochs, 3 folds);
+`:quick` = QUICK_CLASSIFIER at the paper's widths (150 epochs of 2 steps each at lr 0.01, 1 seed,
+3 folds). QUICK_TIME. `:smoke` = SMOKE: seconds, for tests.
 """
 
-from configs import common
+from configs import common, variants
 
 
 def get_config(arg=None):
+  common.check_variant(arg)
   c = common.base_config()
   c.arms = ('none',)
   if arg == 'quick':
-    c = common.quick_classifier(c)
+    common.apply(c, variants.QUICK_CLASSIFIER)
   elif arg == 'smoke':
-    c = common.smoke(c)
-  elif arg:
-    raise ValueError(f'unknown variant {arg!r}: use smoke, quick or nothing')
+    common.apply(c, variants.SMOKE)
   return c

@@ -192,7 +192,7 @@ def test_configs_have_three_variants():
       module.get_config('nonsense')
   assert all_aug.get_config('quick').arms == ('none', 'classic', 'dcgan', 'acgan', 'real')
   quick = dcgan_aug.get_config('quick')
-  assert quick.seeds == (0,) and quick.train.max_steps == 1200   # common.quick_classifier
+  assert quick.seeds == (0,) and quick.train.max_steps == 1200   # variants.QUICK_CLASSIFIER
   paper = classic_aug.get_config()
   assert paper.train.epochs == 150 and paper.train.learning_rate == 1e-3
   assert paper.train.batch_size == 64 and paper.train.nesterov

@@ -10,7 +10,7 @@ An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set i
   in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool ``gan``: the
   fold's GAN(s) that ``config.<arm>`` describes, trained on classic variants of the fold's
   *training* ROIs only (arms ``dcgan_de`` / ``acgan_de``: the same GANs with the data-efficient
-  options of ``configs/common.py: data_efficient``, compared with the paper's GAN too). Pool
+  options of ``configs/variants.py: DATA_EFFICIENT``, compared with the paper's GAN too). Pool
   ``oracle`` (arm ``real``, a name kept for finished workdirs): classic variants of fresh phantom
   ROIs from new patients (``config.oracle``), what a perfect generator would draw; phantom data
   only.

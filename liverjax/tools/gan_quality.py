@@ -35,7 +35,7 @@ from liverjax.experiment import classifier_job, context, plan, summary, syntheti
 from liverjax.experiment.runner import Runner
 from liverjax.report import markdown, quality as quality_report
 
-QUICK_STEPS = 1200   # the :quick classifier budget (configs/common.py:quick_classifier)
+QUICK_STEPS = 1200   # the :quick classifier budget (configs/variants.py: QUICK_CLASSIFIER)
 MIN_TSTR = 8         # fewer samples per class: no TSTR
 
 
@@ -66,7 +66,7 @@ def feature_classifier_config(gan_config: dict, classic_size: int, steps: int,
 
 def pool_label(gan: dict) -> str:
   """Returns a GAN job's name in its tables: its kind, and the data-efficient options it has on
-  (configs/common.py:data_efficient), e.g. 'dcgan + augment=translation,cutout + r1=1'; for
+  (configs/variants.py: DATA_EFFICIENT), e.g. 'dcgan + augment=translation,cutout + r1=1'; for
   imported samples, 'samples'."""
   if gan.get('imported'):
     return 'samples'
