@@ -7,7 +7,7 @@ Writes samples/<class>.png and samples.npz. Variants (tables in configs/variants
 the paper's settings; `:quick` = GAN_QUICK['acgan']: 1/4 widths, the paper's epochs (2,350
 steps), D without dropout at lr 2e-4, sampled from an EMA of G's weights; 9.8 minutes on a 2-core
 AMD EPYC with AVX-512. On phantom version 2, seed 0, fold 0: feature recall 65 / 62 / 59% (new
-real ROIs: 100 / 88 / 95%), TSTR 62.3% against TRTR 67.2% (benchmarks/README.md). `:smoke` =
+real ROIs: 100 / 88 / 95%), TSTR 62.3% against TRTR 67.2%. `:smoke` =
 SMOKE + GAN_SMOKE: seconds, for tests.
 """
 

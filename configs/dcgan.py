@@ -8,7 +8,7 @@ Variants (tables in configs/variants.py): no suffix, the paper's settings; `:qui
 GAN_QUICK['dcgan']: G at 1/8 widths, D at 1/4, the paper's epochs (1,120 steps per class GAN),
 sampled from an EMA of G's weights; 11.7 minutes on a 2-core AMD EPYC with AVX-512. On phantom
 version 2, seed 0, fold 0: feature recall cyst / metastasis / hemangioma 85 / 76 / 80% (new real
-ROIs: 100 / 88 / 95%), TSTR 63.9% against TRTR 67.2% (benchmarks/README.md). `:smoke` = SMOKE +
+ROIs: 100 / 88 / 95%), TSTR 63.9% against TRTR 67.2%. `:smoke` = SMOKE +
 GAN_SMOKE: seconds, for tests.
 """
 

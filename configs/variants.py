@@ -43,9 +43,10 @@ QUICK_CLASSIFIER = {
     'train.learning_rate': 0.01,
 }
 # The experiments with GAN arms (the main job, dcgan_aug.py:quick): a narrow classifier, a quarter
-# of the paper's FLOPs (classic_aug.py:quick and no_aug.py:quick keep the paper's widths, so their
-# classic arm is another model), one classic set of 1,000, and 1,000 synthetic images per class,
-# the paper's headline size, fixed in advance (docs/decisions/quick_main_job.md).
+# of the paper's FLOPs, for time alone (no record compares it with the paper's widths;
+# classic_aug.py:quick and no_aug.py:quick keep the paper's widths, so their classic arm is another
+# model), one classic set of 1,000, and 1,000 synthetic images per class, the paper's headline
+# size, fixed in advance.
 AUG_QUICK = {
     'model.features': (16, 32, 64),
     'model.dense': 128,
@@ -67,7 +68,7 @@ GAN_QUICK = {
 # The GAN arms of a :quick experiment, over GAN_QUICK: 400 steps per GAN on 500 classic variants
 # per class, the most that keeps the main job near 21 minutes on a 2-core CPU; no weight average,
 # which at 120 and 400 steps was less diverse than the trained generator itself
-# (docs/decisions/quick_gans.md).
+# (docs/decisions/quick_gan_budget.md).
 AUG_QUICK_GAN = {
     'max_steps': 400,
     'augmented_per_class': 500,

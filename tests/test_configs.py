@@ -59,3 +59,29 @@ def test_the_main_jobs_quick_values_are_its_docstrings():
   assert (c.dcgan.max_steps, c.dcgan.augmented_per_class, c.dcgan.ema_decay) == (400, 500, 0.0)
   paper = _module('dcgan_aug').get_config()
   assert paper.model.features == (32, 64, 128) and paper.dcgan.g_widths == (1024, 512, 256, 128)
+
+
+def _repo_text_files():
+  for pattern in ('*.md', 'configs/*.py', 'liverjax/**/*.py', 'benchmarks/*.md', 'benchmarks/*.py',
+                  'docs/**/*.md'):
+    yield from glob.glob(os.path.join(ROOT, pattern), recursive=True)
+
+
+def test_every_decision_record_cited_exists_and_is_headed_by_its_question():
+  """Code and docs cite docs/decisions/<name>.md; each exists, and each record opens with its
+  question, its answer and the command that reproduces it."""
+  import re
+  cited = {m for f in _repo_text_files()
+           for m in re.findall(r'docs/decisions/([a-z0-9_]+\.md)', open(f).read())}
+  records = {os.path.basename(f) for f in glob.glob(os.path.join(ROOT, 'docs/decisions/*.md'))}
+  assert cited and cited <= records, cited - records
+  for name in records:
+    head = open(os.path.join(ROOT, 'docs/decisions', name)).read()[:3000]
+    assert head.startswith('# ') and all(
+        k in head for k in ('**Question.**', '**Answer.**', '**Reproduce.**')), name
+
+
+def test_the_benchmarks_readme_holds_current_tables_only():
+  """benchmarks/README.md stays a page of current tables (15 KB or less); records go to
+  docs/decisions/."""
+  assert os.path.getsize(os.path.join(ROOT, 'benchmarks', 'README.md')) <= 15_000

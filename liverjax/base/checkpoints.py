@@ -34,9 +34,8 @@ def save_state(mngr: ocp.CheckpointManager, step: int, state, wait: bool = True)
   the devices, so the caller may go on and even donate the state's buffers, and writes them in a
   background thread while training goes on. The manager's next save and its close() wait for
   it, and a checkpoint counts (latest_step) only once orbax has committed it in full, so a crash
-  mid-write leaves the previous one. Why: a blocking save of a paper-width GAN (265 MiB with its
-  Adam state) took ~0.4 s on a 2-core CPU, about as long as the 5 epochs between saves take on an
-  H100 (80 steps at 5.7 ms; benchmarks/README.md).
+  mid-write leaves the previous one. Why: a blocking save of a paper-width GAN takes about as
+  long as the epochs between saves on a GPU (docs/decisions/convolution_lowering.md).
   """
   mngr.save(step, args=ocp.args.StandardSave(state))
   if wait:

@@ -43,7 +43,8 @@ PAPER_COUNTS = (53, 64, 65)
 # benchmarks/phantom_calibration.py; version 1 keeps the earlier phantom's images, byte for byte.
 VERSIONS = {1: dict(noise_hu=18.0, contrast=1.0, overlap=0.25, edge=0.0, variety=0.0),
             2: dict(noise_hu=13.0, contrast=0.85, overlap=0.4, edge=0.5, variety=0.5)}
-CALIBRATED_ON = {2: 1}   # version: the phantom seed its knobs were chosen on (benchmarks/README.md)
+# version: the phantom seed its knobs were chosen on (docs/decisions/phantom_v2.md)
+CALIBRATED_ON = {2: 1}
 
 
 def settings(p) -> dict:

@@ -6,7 +6,7 @@ the W350/L40 window, as horizontal differences / sqrt 2; autocorrelation 0.73 / 
 0.20 at lags 1 / 2 / 3 / 5 px) as the sum of three Gaussian-blurred noise fields: fine grain
 (blur 0.45 mm), mottle (1.6 mm) and slow shading (12 mm), with variances split 62 / 35 / 3%
 (a blurred field's autocorrelation is exp(-lag^2 / (4 blur^2)); the split was fitted with the
-phantom's thin vessels in, on parenchyma_patches at 0.75 mm: benchmarks/README.md).
+phantom's thin vessels in, on parenchyma_patches at 0.75 mm: docs/decisions/phantom_v2.md).
 ROIs at the liver's edge show the capsule, perihepatic fat, the abdominal wall's muscle and
 sometimes a rib: the saturated pixels (fat below the window, bone above it) real ROIs have.
 """

@@ -28,15 +28,15 @@ def matmul(a: jax.Array, b: jax.Array, dtype: Any = None) -> jax.Array:
   products summed and returned in float32; in the backward pass the input gradient likewise (the
   output's cotangent rounded to bfloat16), while the weight gradient a.T @ g stays a float32
   matmul (of the rounded a and the unrounded cotangent): XLA-CPU runs that shape, a long
-  contraction over the batch's pixels into a small output, 2-4x slower in bfloat16 than in
-  float32 (measured). Gradients come back in the operands' dtypes."""
+  contraction over the batch's pixels into a small output, slower in bfloat16 than in float32
+  (docs/decisions/mixed_precision.md). Gradients come back in the operands' dtypes."""
   if dtype is None:
     return jnp.dot(a, b)
   return _lowp_dot(a, b, jnp.dtype(dtype))
 
 
 # dot_general dimension numbers of A @ B.T. XLA-CPU runs it fast in bfloat16 only when written
-# this way: with an explicit transpose of B, it was 3x slower (the transpose fused into the matmul).
+# this way, not with an explicit transpose of B (docs/decisions/mixed_precision.md).
 _NT = (((1,), (1,)), ((), ()))
 
 
@@ -138,7 +138,7 @@ def _conv_transpose_output_side_fwd(x, kernel, s, dtype):
 def _conv_transpose_output_side_bwd(s, dtype, res, dy):
   # The adjoint, written out so that XLA builds dz with one stack of shifted slices of dy instead
   # of differentiating the sum of slices (k*k pads added into z's layout, then transposed for the
-  # weight gradient: 10x slower on XLA-CPU, measured).
+  # weight gradient: far slower on XLA-CPU; docs/decisions/convolution_lowering.md).
   x, kernel = res
   k, _, cin, f = kernel.shape
   n, h, w, _ = x.shape
@@ -211,13 +211,13 @@ def conv_one_channel_data(x: jax.Array, kernel: jax.Array, stride: int) -> jax.A
   k*k columns times the kernel is a matmul with K = 9 or 25 that XLA-CPU runs far below peak,
   bound by writing its (N*H*W, F) output. The backward pass builds the patch matrix and takes the
   weight gradient as (dy^T @ patches)^T, one matmul without the layout copies of dy and the
-  patches that autodiff's form made XLA-CPU insert (13 ms of the classifier step, now 2).
+  patches that autodiff's form made XLA-CPU insert (docs/decisions/convolution_lowering.md).
 
   x is data: no gradient flows to it (callers pass ``stop_gradient(x)``). Computing dx in this
   backward pass too (from the patch matrix's adjoint, or from autodiff of the forward) made
   XLA-CPU (jaxlib 0.10.2) segfault running the DCGAN's scanned epoch (``launch.py
   --config=configs/dcgan.py:smoke``); autodiff of the forward instead is correct but made the
-  classifier step slower than the patch matrix (311 vs 279 ms), so this path is for data only.
+  classifier step slower than the patch matrix, so this path is for data only.
   """
   return _conv_one_channel_fwd(x, kernel, stride)[0]
 

@@ -1,8 +1,8 @@
 """Convolution layers computed as patch extraction + one matrix product.
 
-XLA-CPU runs the backward pass of its native convolution ~30x slower inside a loop body
-(``lax.scan``; see jax-ml/jax#12868) than outside, which rules out whole epochs under ``scan``
-with Flax's stock ``nn.Conv``. :class:`Conv` below has the same parameters (names, shapes,
+XLA-CPU runs the backward pass of its native convolution far slower inside a loop body
+(``lax.scan``; see jax-ml/jax#12868; docs/decisions/convolution_lowering.md) than outside, which
+rules out whole epochs under ``scan`` with Flax's stock ``nn.Conv``. :class:`Conv` below has the same parameters (names, shapes,
 initialisers) and computes the same function as ``nn.Conv`` with 'SAME' padding, but as k*k shifted
 (strided) slices concatenated on the channel axis and one ``dot_general`` -- plain slicing and a
 matmul, fast inside loops and on every backend. A one-channel input that needs no gradient (the

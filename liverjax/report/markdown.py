@@ -31,7 +31,7 @@ def _phantom(data: dict) -> str:
   cal = p['calibrated_on_seed']
   return (f' The phantom (version {p["version"]}) was calibrated on phantom seed {cal} toward the '
           'paper\'s regime (none 57%, classic 78.6%, an oracle 8 points or more above classic) '
-          'and real CT texture; what it reached: benchmarks/README.md, Phantom calibration.' +
+          'and real CT texture; what it reached: docs/decisions/phantom_v2.md.' +
           (f' **This report is on seed {cal}, the calibration seed: its none, classic and real '
            'arms are not an independent measure.**' if p['seed'] == cal else ''))
 
