@@ -45,7 +45,7 @@ import torch  # noqa: E402
 
 from liverjax.models import conv_ops, layers  # noqa: E402
 
-import run as step_bench  # noqa: E402  (benchmarks/run.py, beside this file)
+from benchmarks.bench import gan as gan_entries  # noqa: E402
 
 BATCH = 64
 
@@ -175,7 +175,7 @@ def main():
   args = p.parse_args()
   args.out = args.out or os.path.join(ROOT, 'benchmarks', f'layers_{args.widths}.json')
   torch.set_num_threads(args.threads)
-  g = step_bench.dcgan_config(args.widths)
+  g = gan_entries.dcgan_config(args.widths)
   variants = args.variants.split(',')
   print(f'{args.widths} widths G {tuple(g.g_widths)} D {tuple(g.d_widths)}, batch {BATCH}, '
         f'threads {args.threads}; ms per fwd+bwd (median of {args.reps} x {args.n} steps)')

@@ -38,6 +38,8 @@ def test_no_import_cycles():
 
 
 def test_modules_are_small():
-  sizes = {path: sum(1 for _ in open(path))
-           for path in glob.glob(os.path.join(ROOT, 'liverjax', '**', '*.py'), recursive=True)}
+  """liverjax's modules, the configs' and the benchmarks' (their package and commands)."""
+  paths = [p for folder in ('liverjax', 'configs', 'benchmarks')
+           for p in glob.glob(os.path.join(ROOT, folder, '**', '*.py'), recursive=True)]
+  sizes = {path: sum(1 for _ in open(path)) for path in paths}
   assert {p: n for p, n in sizes.items() if n > MAX_MODULE_LINES} == {}

@@ -1,0 +1,95 @@
+"""The train-step benchmark (benchmarks/run.py and its package benchmarks/bench/): every entry
+builds and times at tiny widths, its variants change what they say, and the command runs end to
+end on the JAX steps alone (PyTorch, a benchmark-only dependency, where installed)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import run
+from benchmarks.bench import classifier, gan, harness
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BASE = [e.name for e in classifier.entries() + gan.entries()]
+
+
+def _tiny(entry: harness.Entry) -> harness.Entry:
+  """Returns entry at tiny widths (same kind, settings and variant)."""
+  c = entry.config.copy_and_resolve_references()
+  if entry.kind == 'classifier':
+    c.model.features, c.model.dense = (4, 8, 8), 16
+  else:
+    c.g_widths, c.d_widths = (16, 8, 8, 4), tuple(8 for _ in c.d_widths)
+  return harness.Entry(entry.name, entry.description, entry.kind, c, entry.num_classes)
+
+
+def _jax_step(entry, batch=8):
+  if entry.kind == 'classifier':
+    return lambda: classifier.jax_step(entry.config, batch)
+  return lambda: gan.jax_step(entry.config, entry.num_classes, batch)
+
+
+def test_entries_include_the_main_jobs_classifier_and_every_variant():
+  names = set(run.entries())
+  assert {'classifier', 'classifier_quick', 'dcgan', 'dcgan_quick', 'acgan'} <= names
+  assert all(f'{b}{s}' in names for b in BASE for s in ('_bf16', '_xla'))
+  quick = run.entries()['classifier_quick'].config.model
+  assert tuple(quick.features) == (16, 32, 64) and quick.dense == 128   # variants.AUG_QUICK
+
+
+@pytest.mark.parametrize('suffix, key, value', [('_bf16', 'matmul_dtype', 'bfloat16'),
+                                                ('_xla', 'conv_impl', 'xla')])
+def test_a_variant_changes_its_setting_and_nothing_else(suffix, key, value):
+  entries = run.entries()
+  for name in BASE:
+    base, var = entries[name].settings().to_dict(), entries[name + suffix].settings().to_dict()
+    assert var[key] == value and {k: v for k, v in var.items() if k != key} == {
+        k: v for k, v in base.items() if k != key}, name
+
+
+# At tiny widths the DCGAN entries differ only in their names: one of them, and each variant once.
+@pytest.mark.parametrize('name', ['classifier', 'dcgan', 'acgan', 'classifier_bf16', 'dcgan_xla'])
+def test_each_kind_of_entry_times_at_tiny_widths(name):
+  entry = _tiny(run.entries()[name])
+  r = harness.time_step(_jax_step(entry), None, None, steps=2, warmup=1, scan_steps=2)
+  assert r['jax_ms'] > 0 and r['jax_scan_ms'] > 0 and len(r['jax_ms_all']) == 2
+  assert r['xla_gflop_per_step'] is None or r['xla_gflop_per_step'] >= 0
+  assert 'torch_ms' not in r
+  peak = {'peak_gflops': 100.0}
+  if r['jax_gflops'] is not None:
+    assert harness.shares_of_peak(r, peak, None)['jax_pct_of_peak'] >= 0
+  assert harness.summary_line(name, r).startswith(name)
+
+
+def test_each_entrys_pytorch_twin_runs_at_tiny_widths():
+  torch_steps = pytest.importorskip('benchmarks.bench.torch_steps')   # benchmark-only
+  for name in BASE:
+    entry = _tiny(run.entries()[name])
+    step, _ = torch_steps.step(entry)
+    step()
+    assert torch_steps.torch_flops(step) > 0
+
+
+def test_bf16_needs_the_cpu_flags(tmp_path):
+  info = tmp_path / 'cpuinfo'
+  info.write_text('flags\t\t: fpu avx2 avx512f\n')
+  assert not harness.bf16_support('cpu', str(info))[0]
+  info.write_text('flags\t\t: fpu avx2 amx_bf16\n')
+  assert harness.bf16_support('cpu', str(info))[0]
+  assert harness.bf16_support('cuda', str(info))[0]
+
+
+def test_the_command_runs_on_jax_alone(tmp_path):
+  out = tmp_path / 'results.json'
+  proc = subprocess.run(
+      [sys.executable, 'benchmarks/run.py', '--only=classifier_quick', '--torch=off',
+       '--steps=1', '--warmup=0', '--scan_steps=0', '--cost_analysis=1', '--bf16=off',
+       f'--out={out}'], cwd=ROOT, capture_output=True, text=True, timeout=300,
+      env=dict(os.environ, JAX_PLATFORMS='cpu'))
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  r = json.loads(out.read_text())
+  assert set(r['results']) == {'classifier_quick'} and r['versions']['torch'] is None
+  assert r['results']['classifier_quick']['jax_pct_of_peak'] > 0
