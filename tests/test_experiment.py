@@ -162,19 +162,19 @@ def test_vmapped_folds_equal_fold_by_fold_and_resume(tmp_path):
   exp = _runner(config, str(tmp_path / 'b'))
   with pytest.raises(_Interrupt):
     # stops after epoch 2's checkpoints
-    exp.run_folds([plan.Run('classic', 64, 0, f) for f in range(3)], _StopAfter(1))
+    exp.run_group([plan.Run('classic', 64, 0, f) for f in range(3)], _StopAfter(1))
   for fold in range(3):
     ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / f'classic_n64_seed0_fold{fold}')
     assert '2' in ckpts and '3' not in ckpts
   exp = _runner(config, str(tmp_path / 'b'))
   folds = [plan.Run('classic', 64, 0, f) for f in range(3)]
-  assert exp.run_folds(folds, _StopAfter(100)) == expected
+  assert exp.run_group(folds, _StopAfter(100)) == expected
   # fold 0 stopped at epoch 2 and folds 1, 2 fresh: they cannot share epochs, so one by one
   exp = _runner(config, str(tmp_path / 'c'))
   with pytest.raises(_Interrupt):
     exp.run(plan.Run('classic', 64, 0, 0), _StopAfter(1))
   folds = [plan.Run('classic', 64, 0, f) for f in range(3)]
-  assert exp.run_folds(folds, _StopAfter(100)) == expected
+  assert exp.run_group(folds, _StopAfter(100)) == expected
   # the whole experiment, vmapped: the same run records as fold by fold
   classifier_job.train_and_evaluate(config, str(tmp_path / 'd'))
   for record in expected:

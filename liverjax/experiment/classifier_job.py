@@ -65,8 +65,8 @@ def write_data(ctx: context.Context) -> None:
 
 
 def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
-  """Returns the records of the runs, training those without one (fold by fold, or the folds of
-  an (arm, size, seed) at once with config.train.vmap_folds)."""
+  """Returns the records of the runs, training those without one, the folds of each (arm, size,
+  seed) together (Runner.run_group: stacked with config.train.vmap_folds)."""
   ctx = runner.ctx
   total = sum(np.prod(ctx.schedule(run)) for run in runs)
   progress = tqdm.tqdm(total=int(total), desc=f'{len(runs)} classifier runs', unit='step',
@@ -79,11 +79,7 @@ def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
       progress.update(int(np.prod(ctx.schedule(run))))
   for _, group in itertools.groupby(runs, key=lambda r: (r.arm, r.size, r.seed)):   # its folds
     todo = [run for run in group if run not in done]
-    if ctx.config.train.get('vmap_folds', False) and len(todo) > 1:
-      records = runner.run_folds(todo, progress)
-    else:
-      records = [runner.run(run, progress) for run in todo]
-    done.update(zip(todo, records))
+    done.update(zip(todo, runner.run_group(todo, progress)))
   progress.close()
   return [done[run] for run in runs]
 

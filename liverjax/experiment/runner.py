@@ -1,5 +1,6 @@
-"""Training and evaluating classifier runs: one run, or the folds of one (arm, size, seed)
-stacked under one vmapped epoch program (``config.train.vmap_folds``; same records).
+"""Training and evaluating classifier runs, by one code path (:meth:`Runner.run_group`) for a run
+alone and for the folds of one (arm, size, seed) stacked under one vmapped epoch program
+(``config.train.vmap_folds``; the same records).
 
 Each run trains the classifier from scratch on its training set
 (:mod:`liverjax.experiment.training_sets`), evaluates it on the fold's real test ROIs and writes
@@ -132,27 +133,31 @@ class Runner:
           r.mngr.close()   # waits for the last save to be on disk, also when training raised
     return state, last
 
-  def _train_and_finish(self, r: RunState, progress) -> dict:
-    epoch = self.ctx.programs.epoch
-    state, last = self.train(
-        [r], lambda s, online: epoch(s, r.train_set, r.n_train, r.k_train, online), r.state,
-        progress)
-    return self.finish(r, state, last[0])
-
   def run(self, run: plan.Run, progress) -> dict:
     """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
-    return self._train_and_finish(self.start(run), progress)
+    return self.run_group([run], progress)[0]
 
-  def run_folds(self, runs: list[plan.Run], progress) -> list[dict]:
-    """Trains and evaluates the runs of several folds of one (arm, size, seed) at once: their
-    states and training sets stacked, one vmapped epoch program (config.train.vmap_folds).
-    Each fold keeps its own keys, checkpoints and record, as :meth:`run` would write them.
-    Folds whose padded training sets, schedules or resume points differ run one by one."""
+  def run_group(self, runs: list[plan.Run], progress) -> list[dict]:
+    """Trains and evaluates the runs of one (arm, size, seed), each resuming from its checkpoint,
+    and returns their records. With config.train.vmap_folds, folds whose padded training sets,
+    schedules and resume points agree train stacked, under one vmapped epoch program; otherwise
+    one after another. Each run keeps its keys, checkpoints and record either way."""
+    if not (self.ctx.config.train.get('vmap_folds', False) and len(runs) > 1):
+      return [self._train_stack([self.start(run)], progress)[0] for run in runs]
     states = [self.start(run) for run in runs]
     same = {(r.train_set['label'].shape, r.start_epoch, r.epochs, r.steps) for r in states}
-    if len(states) == 1 or len(same) > 1:
-      return [self._train_and_finish(r, progress) for r in states]
+    stacks = [states] if len(same) == 1 else [[r] for r in states]
+    return [record for stack in stacks for record in self._train_stack(stack, progress)]
+
+  def _train_stack(self, states: list[RunState], progress) -> list[dict]:
+    """Trains runs (one, or several folds stacked) and returns their records."""
     prog = self.ctx.programs
+    if len(states) == 1:
+      r = states[0]
+      state, last = self.train(
+          states, lambda s, online: prog.epoch(s, r.train_set, r.n_train, r.k_train, online),
+          r.state, progress)
+      return [self.finish(r, state, last[0])]
     # stacked copies; each run's own set and state are let go (not held twice on the device)
     train_set = prog.stack([r.train_set for r in states])
     states = [dataclasses.replace(r, train_set=None) for r in states]
