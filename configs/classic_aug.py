@@ -6,7 +6,8 @@ Variants (tables in configs/variants.py):
 - no suffix, the paper's protocol (hours on a GPU): classic sizes 500..15,000, 150 epochs.
 - `:quick` = QUICK_CLASSIFIER and one classic set of 1,000: 1 seed, 3 folds, 1,200 SGD steps at
   lr 0.01, the paper's classifier widths (32/64/128, dense 500), unlike the narrow classifier of
-  dcgan_aug.py:quick, so the two configs' classic arms are different models. QUICK_TIME.
+  dcgan_aug.py:quick, so the two configs' classic arms are different models. Its time on a
+  named CPU is not measured yet.
 - `:smoke` = SMOKE: seconds, for tests.
 """
 

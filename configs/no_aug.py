@@ -4,7 +4,7 @@
 
 Variants (tables in configs/variants.py): no suffix, the paper's protocol (150 epochs, 3 folds);
 `:quick` = QUICK_CLASSIFIER at the paper's widths (150 epochs of 2 steps each at lr 0.01, 1 seed,
-3 folds). QUICK_TIME. `:smoke` = SMOKE: seconds, for tests.
+3 folds; its time on a named CPU is not measured yet). `:smoke` = SMOKE: seconds, for tests.
 """
 
 from configs import common, variants
