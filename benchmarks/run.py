@@ -62,11 +62,11 @@ def entries() -> dict[str, harness.Entry]:
   return {e.name: e for e in harness.variants(classifier.entries() + gan.entries())}
 
 
-def jax_step(entry: harness.Entry):
-  """Returns a builder of entry's JAX step."""
+def jax_step(entry: harness.Entry, batch: int = harness.BATCH):
+  """Returns a builder of entry's JAX step at this batch size."""
   if entry.kind == 'classifier':
-    return lambda: classifier.jax_step(entry.config)
-  return lambda: gan.jax_step(entry.config, entry.num_classes)
+    return lambda: classifier.jax_step(entry.config, batch)
+  return lambda: gan.jax_step(entry.config, entry.num_classes, batch)
 
 
 def main():

@@ -26,12 +26,6 @@ def _tiny(entry: harness.Entry) -> harness.Entry:
   return harness.Entry(entry.name, entry.description, entry.kind, c, entry.num_classes)
 
 
-def _jax_step(entry, batch=8):
-  if entry.kind == 'classifier':
-    return lambda: classifier.jax_step(entry.config, batch)
-  return lambda: gan.jax_step(entry.config, entry.num_classes, batch)
-
-
 def test_entries_include_the_main_jobs_classifier_and_every_variant():
   names = set(run.entries())
   assert {'classifier', 'classifier_quick', 'dcgan', 'dcgan_quick', 'acgan'} <= names
@@ -55,7 +49,8 @@ def test_a_variant_changes_its_setting_and_nothing_else(suffix, key, value):
 @pytest.mark.parametrize('name', ['classifier', 'dcgan', 'acgan'])
 def test_each_kind_of_entry_times_at_tiny_widths(name):
   entry = _tiny(run.entries()[name])
-  r = harness.time_step(_jax_step(entry), None, None, steps=2, warmup=1, scan_steps=2)
+  r = harness.time_step(run.jax_step(entry, batch=8), None, None, steps=2, warmup=1,
+                        scan_steps=2)
   assert r['jax_ms'] > 0 and r['jax_scan_ms'] > 0 and len(r['jax_ms_all']) == 2
   assert r['xla_gflop_per_step'] is None or r['xla_gflop_per_step'] >= 0
   assert 'torch_ms' not in r
