@@ -16,7 +16,7 @@ from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir
 from liverjax.datasets import phantom
 from liverjax.evaluation import sample_checks
-from liverjax.experiment import builders, classifier_job, context, gan_trainer, plan, runner
+from liverjax.experiment import builders, classifier_job, context, gan_trainer, runner
 from liverjax.steps import gan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -137,14 +137,14 @@ def test_interrupted_run_resumes_from_checkpoint_to_identical_result(tmp_path):
   config = no_aug.get_config('smoke')
   config.train.epochs = 3
   uninterrupted = _runner(config, str(tmp_path / 'a')).run(
-      plan.Run('none', 0, 0, 1), _StopAfter(100))
+      context.Run('none', 0, 0, 1), _StopAfter(100))
   exp = _runner(config, str(tmp_path / 'b'))
   with pytest.raises(_Interrupt):
-    exp.run(plan.Run('none', 0, 0, 1), _StopAfter(1))   # stops after epoch 2's checkpoint
+    exp.run(context.Run('none', 0, 0, 1), _StopAfter(1))   # stops after epoch 2's checkpoint
   ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / 'none_n0_seed0_fold1')
   assert '2' in ckpts and '3' not in ckpts
   resumed = _runner(config, str(tmp_path / 'b')).run(
-      plan.Run('none', 0, 0, 1), _StopAfter(100))
+      context.Run('none', 0, 0, 1), _StopAfter(100))
   assert resumed == uninterrupted
 
 
@@ -157,28 +157,28 @@ def test_vmapped_folds_equal_fold_by_fold_and_resume(tmp_path):
   config.progress = False
   config.train.vmap_folds = True
   one_by_one = _runner(config, str(tmp_path / 'a'))
-  expected = [one_by_one.run(plan.Run('classic', 64, 0, fold), _StopAfter(100))
+  expected = [one_by_one.run(context.Run('classic', 64, 0, fold), _StopAfter(100))
               for fold in range(3)]
   exp = _runner(config, str(tmp_path / 'b'))
   with pytest.raises(_Interrupt):
     # stops after epoch 2's checkpoints
-    exp.run_group([plan.Run('classic', 64, 0, f) for f in range(3)], _StopAfter(1))
+    exp.run_group([context.Run('classic', 64, 0, f) for f in range(3)], _StopAfter(1))
   for fold in range(3):
     ckpts = os.listdir(tmp_path / 'b' / 'checkpoints' / f'classic_n64_seed0_fold{fold}')
     assert '2' in ckpts and '3' not in ckpts
   exp = _runner(config, str(tmp_path / 'b'))
-  folds = [plan.Run('classic', 64, 0, f) for f in range(3)]
+  folds = [context.Run('classic', 64, 0, f) for f in range(3)]
   assert exp.run_group(folds, _StopAfter(100)) == expected
   # fold 0 stopped at epoch 2 and folds 1, 2 fresh: they cannot share epochs, so one by one
   exp = _runner(config, str(tmp_path / 'c'))
   with pytest.raises(_Interrupt):
-    exp.run(plan.Run('classic', 64, 0, 0), _StopAfter(1))
-  folds = [plan.Run('classic', 64, 0, f) for f in range(3)]
+    exp.run(context.Run('classic', 64, 0, 0), _StopAfter(1))
+  folds = [context.Run('classic', 64, 0, f) for f in range(3)]
   assert exp.run_group(folds, _StopAfter(100)) == expected
   # the whole experiment, vmapped: the same run records as fold by fold
   classifier_job.train_and_evaluate(config, str(tmp_path / 'd'))
   for record in expected:
-    name = plan.run_name('classic', 64, 0, record['fold'])
+    name = context.run_name('classic', 64, 0, record['fold'])
     assert workdir.read_json(str(tmp_path / 'd' / 'runs' / f'{name}.json')) == record
 
 
@@ -202,7 +202,7 @@ def test_plan_rejects_unknown_arm():
   c = no_aug.get_config('smoke')
   c.arms = ('none', 'gan?')
   with pytest.raises(ValueError, match='unknown arm'):
-    plan.plan(c)
+    context.plan(c)
 
 
 def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
@@ -295,11 +295,11 @@ def test_nothing_recompiles_after_the_first_run_of_a_shape(tmp_path):
   assert sorted({len(train_idx) for train_idx, _ in exp.ctx.folds}) == [23, 24, 25]
   for arm, size in (('none', 0), ('classic', 64)):
     with timing.CompileCounter() as first:
-      exp.run(plan.Run(arm, size, 0, 0), _StopAfter(100))
+      exp.run(context.Run(arm, size, 0, 0), _StopAfter(100))
     assert first.count > 0                       # the counter sees compilations
     for seed, fold in ((1, 0), (0, 1), (0, 2)):
       with timing.CompileCounter() as counter:
-        record = exp.run(plan.Run(arm, size, seed, fold), _StopAfter(100))
+        record = exp.run(context.Run(arm, size, seed, fold), _StopAfter(100))
       assert counter.count == 0, f'{arm} seed {seed} fold {fold}: {counter.count} compilations'
       if arm == 'none':
         assert record['n_train'] == len(exp.ctx.folds[fold][0])
@@ -373,7 +373,7 @@ def test_oracle_arm_adds_fresh_phantom_rois(tmp_path):
   config.synthetic.per_class = (8, 16)
   config.oracle.rois_per_class = 12
   r = _runner(config, tmp_path / 'w')
-  record = r.run(plan.Run('real', 16, 0, 1), _StopAfter(100))
+  record = r.run(context.Run('real', 16, 0, 1), _StopAfter(100))
   assert record['n_train'] == 64 + 3 * 16
   images, labels = (np.asarray(a) for a in r.sets.pool('real', 1))
   assert np.bincount(labels).tolist() == [16, 16, 16] and images.shape == (48, 64, 64, 1)
@@ -395,7 +395,7 @@ def test_online_classic_augmentation_changes_training(tmp_path):
   to other weights than without it, and without it twice to the same ones."""
   config = classic_aug.get_config('smoke')
   config.progress = False
-  run = plan.Run('classic', 64, 0, 0)
+  run = context.Run('classic', 64, 0, 0)
   params = []
   for name, online in (('a', False), ('b', False), ('c', True)):
     config.classic.online = online

@@ -207,7 +207,7 @@ def test_the_gan_job_tools_tstr_trains_on_the_samples_only_and_trtr_on_real_rois
   """TSTR's training set: 8 of the given samples per class and nothing else; TRTR's: as many
   classic variants of the fold's real training ROIs, none of them a sample."""
   from configs import dcgan
-  from liverjax.experiment import context, plan, runner
+  from liverjax.experiment import context, runner
   from liverjax.tools import gan_quality
   config = dcgan.get_config('smoke')
   config.gan.fold = 1
@@ -219,7 +219,7 @@ def test_the_gan_job_tools_tstr_trains_on_the_samples_only_and_trtr_on_real_rois
   labels = np.arange(30) % 3
   exp.sets.use_pool('dcgan', 1, samples, labels)
   for arm, from_samples in (('tstr_dcgan', True), ('trtr', False)):
-    run = plan.Run(arm, 8, 0, 1)
+    run = context.Run(arm, 8, 0, 1)
     train_set, n = exp.sets.build(run, run.key)
     images, got = np.asarray(train_set['image']), np.asarray(train_set['label'])
     assert n == len(got) == 24   # TRTR: classic variants, in the real ROIs' class shares

@@ -8,7 +8,7 @@ import pytest
 from configs import tstr_aug
 from liverjax import report
 from liverjax.base import errors, workdir as wd
-from liverjax.experiment import classifier_job, context, plan, runner
+from liverjax.experiment import classifier_job, context, runner
 
 
 def test_tstr_smoke_end_to_end(tmp_path):
@@ -28,7 +28,7 @@ def test_tstr_smoke_end_to_end(tmp_path):
     assert row['paired']['n'] == 3
     diffs = []
     for fold in range(3):   # TSTR and TRTR: as many images and steps
-      runs = [wd.read_json(plan.record_path(str(tmp_path), plan.run_name(a, int(size), 0, fold)))
+      runs = [wd.read_json(context.record_path(str(tmp_path), context.run_name(a, int(size), 0, fold)))
               for a in ('tstr_dcgan', 'trtr')]
       assert runs[0]['n_train'] == runs[1]['n_train'] == images
       assert (runs[0]['epochs'], runs[0]['steps']) == (runs[1]['epochs'], runs[1]['steps'])
@@ -40,7 +40,7 @@ def test_tstr_smoke_end_to_end(tmp_path):
   assert '## Train on synthetic, test on real (TSTR)' in md and '| tstr_dcgan | dcgan | 8 | 24 |' in md
   # the TSTR training set: 8 images per class of the fold's DCGAN pool, and nothing else
   exp = runner.Runner(context.build(config, str(tmp_path)))
-  run = plan.Run('tstr_dcgan', 8, 0, 1)
+  run = context.Run('tstr_dcgan', 8, 0, 1)
   train_set, n = exp.sets.build(run, run.key)
   images, labels = np.asarray(train_set['image']), np.asarray(train_set['label'])
   assert n == len(labels) == 24 and np.bincount(labels).tolist() == [8, 8, 8]
@@ -56,4 +56,4 @@ def test_a_tstr_arm_needs_its_gan_arm():
   config = tstr_aug.get_config('smoke')
   config.arms = ('none', 'classic', 'tstr_dcgan')
   with pytest.raises(errors.ConfigError, match='add dcgan to config.arms'):
-    plan.plan(config)
+    context.plan(config)

@@ -1,8 +1,12 @@
 """The cross-validated classifier experiment: arms x sizes x seeds x folds -> results.json.
 
-``train_and_evaluate`` plans the runs (:mod:`~liverjax.experiment.plan`; arms:
+``train_and_evaluate`` plans the runs (:func:`~liverjax.experiment.context.plan`; arms:
 :mod:`~liverjax.experiment.arms`), trains those not finished yet
 (:mod:`~liverjax.experiment.runner`), then summarizes them (:mod:`~liverjax.experiment.summary`).
+A run read top to bottom passes through four modules: this one, ``runner`` (its loop: build the
+training set, epochs, checkpoints, evaluation), ``context`` (the runs, the jitted programs and the
+shared setting, built once) and ``training_sets`` (each arm's training set), down to the step in
+:mod:`liverjax.steps.classifier`.
 A re-run with the same workdir skips finished runs and resumes unfinished ones. A sized arm's
 headline is the size with the best mean accuracy, selected on the test folds as the paper did
 (optimistic; the whole sweep is reported). GAN arms get two checks of their synthetic pools:
@@ -38,7 +42,7 @@ import tqdm
 
 from liverjax.base import grid, workdir as wd
 from liverjax.datasets import phantom
-from liverjax.experiment import context, features, plan, summary, synthetic_quality
+from liverjax.experiment import context, features, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 
 
@@ -64,7 +68,7 @@ def write_data(ctx: context.Context) -> None:
                ds.classes, ds.class_counts(), n_groups)
 
 
-def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
+def train_runs(runner: Runner, runs: list[context.Run]) -> list[dict]:
   """Returns the records of the runs, training those without one, the folds of each (arm, size,
   seed) together (Runner.run_group: stacked with config.train.vmap_folds)."""
   ctx = runner.ctx
@@ -73,7 +77,7 @@ def train_runs(runner: Runner, runs: list[plan.Run]) -> list[dict]:
                        disable=not ctx.config.get('progress', True), smoothing=0.05)
   done = {}
   for run in runs:
-    record = wd.read_json(plan.record_path(ctx.workdir, run.name))
+    record = wd.read_json(context.record_path(ctx.workdir, run.name))
     if record is not None:
       done[run] = record
       progress.update(int(np.prod(ctx.schedule(run))))
@@ -89,7 +93,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   # Everything that can be refused (data, folds, mesh, config) is checked before the first write.
   ctx = context.build(config, workdir)
   runner = Runner(ctx)
-  runs = plan.plan(config)
+  runs = context.plan(config)
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
   write_data(ctx)
   records = train_runs(runner, runs)

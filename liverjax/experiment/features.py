@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from liverjax.base import workdir as wd
-from liverjax.experiment import plan
+from liverjax.experiment import context
 from liverjax.experiment.arms import GAN_ARMS
 from liverjax.experiment.runner import Runner
 
@@ -29,7 +29,7 @@ def write_tsne_features(runner: Runner, results: dict) -> str | None:
   cfg, ds = ctx.config, ctx.ds
   gan_arms = [a for a in cfg.arms if a in GAN_ARMS]
   arm = gan_arms[0] if gan_arms else cfg.arms[-1]
-  name = plan.run_name(arm, results['arms'][arm]['size'], cfg.seeds[0], 0)
+  name = context.run_name(arm, results['arms'][arm]['size'], cfg.seeds[0], 0)
   step, state = runner.load_classifier(name)
   if step is None:
     return None

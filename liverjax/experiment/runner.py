@@ -22,14 +22,14 @@ from liverjax.base import checkpoints
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import workdir as wd
 from liverjax.evaluation import classification
-from liverjax.experiment import context, plan, training_sets
+from liverjax.experiment import context, training_sets
 from liverjax.steps import classifier
 
 
 @dataclasses.dataclass(frozen=True)
 class RunState:
   """What one run trains with, from its first (or resumed) epoch to its last."""
-  run: plan.Run
+  run: context.Run
   train_set: dict | None      # None once stacked with other folds' (not held twice)
   n_train: np.int32
   state: Any
@@ -54,12 +54,12 @@ class Runner:
         classifier.init_state(ctx.model, ctx.tx, jax.random.key(0),
                               jnp.zeros(ctx.ds.images.shape[1:], jnp.float32)),
         mesh_lib.replicated(ctx.mesh))
-    mngr = checkpoints.checkpoint_manager(plan.checkpoint_dir(ctx.workdir, name))
+    mngr = checkpoints.checkpoint_manager(context.checkpoint_dir(ctx.workdir, name))
     epoch, state = checkpoints.restore_latest(mngr, template)
     mngr.close()
     return (None, None) if epoch is None else (epoch, state)
 
-  def start(self, run: plan.Run) -> RunState:
+  def start(self, run: context.Run) -> RunState:
     """Returns a run's training set, initial (or restored) state and open checkpoint manager."""
     ctx = self.ctx
     k_init, k_aug, k_train = jax.random.split(run.key, 3)
@@ -67,7 +67,7 @@ class Runner:
     mean_image = ctx.programs.mean_image(train_set['image'], n_train)
     state = classifier.init_state(ctx.model, ctx.tx, k_init, mean_image)
     state = jax.device_put(state, mesh_lib.replicated(ctx.mesh))
-    mngr = checkpoints.checkpoint_manager(plan.checkpoint_dir(ctx.workdir, run.name))
+    mngr = checkpoints.checkpoint_manager(context.checkpoint_dir(ctx.workdir, run.name))
     start_epoch, state = checkpoints.restore_latest(mngr, state)
     epochs, steps = ctx.schedule(run)
     return RunState(run=run, train_set=train_set, n_train=n_train, state=state, mngr=mngr,
@@ -79,12 +79,12 @@ class Runner:
     last_epoch: the mean training loss and accuracy of the run's last epoch (dropout on, on its
     augmented training set), recorded as 'final_train' so that the summary can tell runs that
     stopped before fitting their training set; None when no epoch ran here (a run resumed from
-    its last checkpoint): then those kept beside that checkpoint (plan.last_epoch_path).
+    its last checkpoint): then those kept beside that checkpoint (context.last_epoch_path).
     """
     ctx, run = self.ctx, r.run
     test_idx = ctx.folds[run.fold][1]
     if last_epoch is None:   # resumed at its last epoch: the metrics kept with its checkpoint
-      kept = wd.read_json(plan.last_epoch_path(ctx.workdir, run.name))
+      kept = wd.read_json(context.last_epoch_path(ctx.workdir, run.name))
       last_epoch = kept if kept and kept['epoch'] == r.epochs else None
     with ctx.stopwatch('evaluation'):
       # All real ROIs, then the fold's test ROIs on the host: one shape, so one compilation.
@@ -97,7 +97,7 @@ class Runner:
               'final_train': None if last_epoch is None else
                              {k: float(last_epoch[k]) for k in ('loss', 'accuracy')},
               **classification.metrics_from_confusion(cm)}
-    wd.write_json(plan.record_path(ctx.workdir, run.name), record)
+    wd.write_json(context.record_path(ctx.workdir, run.name), record)
     return record
 
   def train(self, runs: list[RunState], epoch_fn, state, progress):
@@ -124,7 +124,7 @@ class Runner:
             with sw('checkpointing'):   # written while training goes on
               checkpoints.save_state(r.mngr, done, state if len(runs) == 1
                                      else self.ctx.programs.fold_state(state, i), wait=False)
-              wd.write_json(plan.last_epoch_path(self.ctx.workdir, r.run.name),
+              wd.write_json(context.last_epoch_path(self.ctx.workdir, r.run.name),
                             {'epoch': done, **{k: float(v) for k, v in mine.items()}})
         progress.update(first.steps * len(runs))
     finally:
@@ -133,11 +133,11 @@ class Runner:
           r.mngr.close()   # waits for the last save to be on disk, also when training raised
     return state, last
 
-  def run(self, run: plan.Run, progress) -> dict:
+  def run(self, run: context.Run, progress) -> dict:
     """Trains and evaluates one run (resuming from its checkpoint) and returns its record."""
     return self.run_group([run], progress)[0]
 
-  def run_group(self, runs: list[plan.Run], progress) -> list[dict]:
+  def run_group(self, runs: list[context.Run], progress) -> list[dict]:
     """Trains and evaluates the runs of one (arm, size, seed), each resuming from its checkpoint,
     and returns their records. With config.train.vmap_folds, folds whose padded training sets,
     schedules and resume points agree train stacked, under one vmapped epoch program; otherwise

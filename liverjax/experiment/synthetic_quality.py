@@ -18,7 +18,7 @@ import numpy as np
 
 from liverjax.base import grid
 from liverjax.evaluation import quality
-from liverjax.experiment import plan
+from liverjax.experiment import context
 from liverjax.experiment.arms import ARMS
 from liverjax.experiment.runner import Runner
 
@@ -32,7 +32,7 @@ def reference_classifier(runner: Runner, fold: int):
   size = int(cfg.synthetic.classic_size)
   if 'classic' not in cfg.arms or size not in [int(s) for s in cfg.classic.sizes]:
     return None
-  name = plan.run_name('classic', size, int(cfg.seeds[0]), fold)
+  name = context.run_name('classic', size, int(cfg.seeds[0]), fold)
   epoch, state = runner.load_classifier(name)
   return None if epoch is None else (name, state)
 

@@ -14,7 +14,7 @@ from liverjax import augment
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import padding, workdir as wd
 from liverjax.datasets import phantom
-from liverjax.experiment import gan_trainer, plan
+from liverjax.experiment import context, gan_trainer
 from liverjax.experiment.arms import ARMS, GAN_ARMS
 from liverjax.experiment.context import Context
 
@@ -110,7 +110,7 @@ class TrainingSets:
         out[f'{kind}_fold{fold}'] = wd.read_json(path)
     return out
 
-  def build(self, run: plan.Run, key: jax.Array) -> tuple[dict, np.int32]:
+  def build(self, run: context.Run, key: jax.Array) -> tuple[dict, np.int32]:
     """Returns (the device-resident training set {'image', 'label', 'diameter_px'} of a run,
     its number of examples n): rows past n are padding, never drawn (padding.pad_rows)."""
     ctx = self.ctx
@@ -125,12 +125,12 @@ class TrainingSets:
       train_set = jax.block_until_ready(self._augmented(run, key, real, np.int32(n)))
     return train_set, np.int32(train_set['label'].shape[0])
 
-  def _augmented(self, run: plan.Run, key, real, n) -> dict:
+  def _augmented(self, run: context.Run, key, real, n) -> dict:
     ctx, arm = self.ctx, ARMS[run.arm]
     n_classic = arm.classic_size(ctx.config, run.size, ctx.num_classes)
     mixes = arm.recipe in ('synthetic', 'synthetic_only')
     if mixes:   # the classic part is exactly the classic run's set of that size
-      key = jax.random.split(plan.run_key(run.seed, run.fold, n_classic), 3)[1]
+      key = jax.random.split(context.run_key(run.seed, run.fold, n_classic), 3)[1]
     if arm.recipe == 'synthetic_only':
       images, labels = real['image'][:0], real['label'][:0]
     else:

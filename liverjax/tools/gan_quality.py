@@ -31,7 +31,7 @@ import scipy.stats
 from liverjax.base import errors, workdir as wd
 from liverjax.datasets import sources
 from liverjax.evaluation import classification, memorisation
-from liverjax.experiment import classifier_job, context, plan, summary, synthetic_quality
+from liverjax.experiment import classifier_job, context, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 from liverjax.report import markdown, quality as quality_report
 
@@ -98,7 +98,7 @@ def judge_gan_job(workdir: str, classic_size: int = 1000, steps: int = QUICK_STE
   if classes != list(ctx.ds.classes):
     raise errors.WorkdirError(f'{path}: classes {classes}, the data set {list(ctx.ds.classes)}')
   wd.check_config(ctx.workdir, config.to_dict(), False)
-  runner, run = Runner(ctx), plan.Run('classic', classic_size, int(config.seeds[0]), fold)
+  runner, run = Runner(ctx), context.Run('classic', classic_size, int(config.seeds[0]), fold)
   record = classifier_job.train_runs(runner, [run])[0]
   _, state = runner.load_classifier(run.name)
   per_class = synthetic_quality.pool_quality(runner, state, fold, images, labels)
@@ -137,8 +137,8 @@ def train_synthetic_test_real(workdir: str, config_dict: dict, images, labels, n
   runner, kind, seed, fold = (Runner(ctx), config_dict['gan']['kind'], int(config.seeds[0]),
                               int(config_dict['gan']['fold']))
   runner.sets.use_pool(kind, fold, images, labels)
-  records = classifier_job.train_runs(runner, [plan.Run(f'tstr_{kind}', n, seed, fold),
-                                               plan.Run('trtr', n, seed, fold)])
+  records = classifier_job.train_runs(runner, [context.Run(f'tstr_{kind}', n, seed, fold),
+                                               context.Run('trtr', n, seed, fold)])
   return tstr(*records, ctx.ds.classes)
 
 
@@ -155,7 +155,7 @@ def tstr(tstr_record: dict, trtr_record: dict, classes) -> dict:
   out = {}
   for name, r in (('tstr', tstr_record), ('trtr', trtr_record)):
     m = classification.metrics_from_confusion(np.asarray(r['confusion']))
-    run = plan.Run(r['arm'], r['size'], r['seed'], r['fold']).name
+    run = context.Run(r['arm'], r['size'], r['seed'], r['fold']).name
     out[name] = dict(_wilson(r['confusion']), run=run, n_train=r['n_train'],
                      steps=r['steps'], sensitivity=dict(zip(classes, map(float, m['sensitivity']))))
   out['difference'] = out['tstr']['mean'] - out['trtr']['mean']
