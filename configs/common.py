@@ -17,6 +17,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.seeds = (0,)                 # classifier seeds; every (seed, fold) is one run
   c.folds = 3                    # k-fold cross-validation, grouped by patient/lesion
   c.split_seed = 0               # the folds are the same for every seed and arm
+  c.cv = ml_collections.ConfigDict()
+  c.cv.repeats = 1               # R partitions into k folds (each from its own seed; the first
+                                 # is split_seed's): kR splits, intervals by the corrected t
+                                 # (evaluation/inference.py); repeats narrow them only so far
   c.num_devices = 0              # 0 = all devices; the mesh is 1-D ('data',)
   c.overwrite = False            # True: empty a workdir that holds another config's run first
   c.progress = True              # progress bars on stderr

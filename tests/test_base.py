@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from liverjax.base import errors, mesh as mesh_lib, padding, workdir
+from liverjax.evaluation import inference
 from liverjax.experiment import summary
 
 
@@ -67,6 +68,7 @@ def test_the_best_size_is_the_one_with_the_best_mean_accuracy():
     for fold in range(3):
       records.append({'arm': 'classic', 'size': size, 'seed': 0, 'fold': fold,
                       'accuracy': right / 10, 'confusion': [[right, 10 - right], [0, 0]]})
-  arm = summary.summarize(records, ('a', 'b'), config)['arms']['classic']
+  arm = summary.summarize(records, ('a', 'b'), config,
+                        inference.Design.cv(3, 1, 0.5))['arms']['classic']
   assert arm['size'] == 128 and arm['accuracy']['mean'] == pytest.approx(0.8)
   assert sorted(arm['sweep']) == ['128', '256', '64']

@@ -195,6 +195,23 @@ def test_a_fraction_of_the_training_patients_is_kept_nested_per_class():
     splits.keep_fraction(folds, ph.labels, ph.groups, 0.0)
 
 
+def test_repeated_kfold_keeps_the_first_partition_and_draws_new_ones():
+  ph = phantom.load_phantom()
+  cfg = {'fraction': 1.0}
+  one = splits.experiment_folds(ph.labels, ph.groups, cfg, 3, 0)
+  rep = splits.experiment_folds(ph.labels, ph.groups, cfg, 3, 0, repeats=3)
+  assert len(rep) == 9
+  for (a, b), (c, d) in zip(one, rep[:3]):                      # R = 1 is today's folds
+    np.testing.assert_array_equal(a, c) and np.testing.assert_array_equal(b, d)
+  parts = [frozenset(rep[3 * r][1].tolist()) for r in range(3)]
+  assert len(set(parts)) == 3                                   # each repeat its own partition
+  for r in range(3):                                            # and each a whole partition
+    tests = np.concatenate([t for _, t in rep[3 * r:3 * r + 3]])
+    assert sorted(tests.tolist()) == list(range(len(ph)))
+  with pytest.raises(errors.DataError, match='repeats'):
+    splits.experiment_folds(ph.labels, ph.groups, cfg, 3, 0, repeats=0)
+
+
 def test_kfold_too_few_groups():
   with pytest.raises(errors.DataError, match='only 2 groups'):
     splits.stratified_group_kfold(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), k=3)

@@ -4,7 +4,7 @@ import scipy.stats
 import ml_collections
 from sklearn import metrics as sklearn_metrics
 
-from liverjax.evaluation import classification
+from liverjax.evaluation import classification, inference
 from liverjax.experiment import summary
 
 
@@ -48,21 +48,6 @@ def test_summarize_per_fold_and_pooled_confusion():
   assert set(out['sensitivity_per_class']) == {'a', 'b'}
 
 
-def test_paired_test_matches_scipy_and_exact_permutation():
-  a = [0.80, 0.75, 0.90, 0.70, 0.85, 0.78]
-  b = [0.70, 0.72, 0.80, 0.71, 0.75, 0.70]
-  out = classification.paired_test(a, b)
-  assert out['n'] == 6 and out['mean_diff'] == pytest.approx(np.mean(np.subtract(a, b)))
-  assert out['p_ttest'] == pytest.approx(scipy.stats.ttest_rel(a, b).pvalue)
-  # the exact two-sided sign-flip p-value, by brute force over all 2^6 sign patterns
-  d = np.subtract(a, b)
-  flips = [np.abs(np.mean(d * s)) >= np.abs(d.mean()) - 1e-12 for s in
-           (np.array([1 - 2 * ((i >> j) & 1) for j in range(6)]) for i in range(64))]
-  assert out['p_permutation'] == pytest.approx(np.mean(flips))
-  same = classification.paired_test(a, a)
-  assert same['mean_diff'] == 0 and same['p_permutation'] == 1.0
-
-
 def test_proportion_interval_is_a_logit_t_interval_inside_0_1():
   v = [0.05, 0.5, 0.9]
   out = classification.proportion_ci95(v, n_cases=60)
@@ -102,7 +87,14 @@ def test_arms_are_paired_fold_by_fold():
         records.append({'arm': arm, 'size': 0 if arm == 'none' else 64, 'seed': seed,
                         'fold': fold, 'accuracy': right / 10,
                         'confusion': [[right, 10 - right], [0, 0]]})
-  paired = summary.summarize(records, ('a', 'b'), config)['paired_accuracy']['classic_vs_none']
+  design = inference.Design.cv(3, 1, 0.5)
+  out = summary.summarize(records, ('a', 'b'), config, design)
+  paired = out['paired_accuracy']['classic_vs_none']
   assert paired['n'] == 3                               # folds, not (seed, fold) runs
   assert paired['mean_diff'] == pytest.approx(0.1)
-  assert paired['p_permutation'] == pytest.approx(0.25)  # 2 of the 8 sign patterns
+  assert 'p_permutation' not in paired                  # splits are not exchangeable units
+  assert paired['design'] == design.describe() and out['design']['c'] == pytest.approx(2.5)
+  # the arms' intervals carry the same correction: wider than over independent folds
+  plain = classification.summarize([r for r in records if r['arm'] == 'classic'], ('a', 'b'))
+  lo, hi = out['arms']['classic']['accuracy']['ci95']
+  assert lo < plain['accuracy']['ci95'][0] and hi > plain['accuracy']['ci95'][1]

@@ -97,13 +97,18 @@ def test_the_verdict_answers_first():
           'real': {'size': 200}}
   paired = {'classic_vs_none': {'mean_diff': 0.02, 'ci95': [-0.06, 0.1], 'n': 3, 'p_ttest': 0.4},
             'dcgan_vs_classic': {'mean_diff': -0.066, 'ci95': [-0.115, -0.017], 'n': 3,
-                                 'p_ttest': 0.029},
-            'acgan_vs_classic': {'mean_diff': 0.01, 'ci95': [-0.05, 0.07], 'n': 3, 'p_ttest': 0.6},
+                                 'p_ttest': 0.029, 'mde': 0.05},
+            'acgan_vs_classic': {'mean_diff': 0.01, 'ci95': [-0.05, 0.07], 'n': 3, 'p_ttest': 0.6,
+                                 'mde': 0.172},
             'real_vs_classic': {'mean_diff': 0.09, 'ci95': [0.02, 0.16], 'n': 3, 'p_ttest': 0.03}}
   text = '\n'.join(markdown.verdict({'arms': arms, 'paired_accuracy': paired}))
   assert '**dcgan** (classic + 200 per class) is worse than classic' in text
-  assert '-6.6 points [-11.5, -1.7] over 3 folds' in text
-  assert '**acgan** (classic + 500 per class) is not distinguishable by these folds from' in text
+  assert '-6.6 points [-11.5, -1.7] over 3 units' in text
+  assert 'smallest difference these runs could detect (two-sided 5%, 80% power) is 5.0 points, so ' \
+         'they could detect the paper\'s +7.1' in text
+  assert '**acgan** (classic + 500 per class) is not distinguishable by these runs from' in text
+  assert 'is 17.2 points, so they could not detect the paper\'s +7.1' in text
+  assert 'Each arm ran one size, fixed in advance.' in text   # no sweep: no selection claimed
   assert '**real** (classic + 200 per class) is better than classic' in text
   assert text.count('\n- **') == 3   # one line per arm against classic; classic_vs_none is not one
   assert markdown.verdict({'arms': arms, 'paired_accuracy': {}}) == []
@@ -141,9 +146,13 @@ def test_quality_and_oracle_share_tables():
   assert quality.synthetic_quality({}) == []
   diff = lambda m, lo, hi: {'mean_diff': m, 'ci95': [lo, hi], 'n': 3}
   shares = {'dcgan': {'size': 1000, 'gain': diff(0.02, -0.01, 0.05),
-                      'oracle_gain': diff(0.08, 0.03, 0.13), 'share': 0.25},
+                      'oracle_gain': diff(0.08, 0.03, 0.13), 'share': 0.25,
+                      'share_ci95': [-0.1, 0.7]},
             'acgan': {'size': 1000, 'gain': diff(0.0, -0.02, 0.02),
                       'oracle_gain': diff(0.01, -0.03, 0.05), 'share': None}}
   text = '\n'.join(quality.oracle_share({'oracle_share': shares}))
-  assert '| dcgan | 1000 | +2.0 [-1.0, +5.0] | +8.0 [+3.0, +13.0] | 25% |' in text
+  assert '| dcgan | 1000 | +2.0 [-1.0, +5.0] | +8.0 [+3.0, +13.0] | 25% [-10, 70] |' in text
   assert '| acgan | 1000 | +0.0 [-2.0, +2.0] | +1.0 [-3.0, +5.0] | n/a' in text
+  assert 'a null or negative result of a GAN arm from it says nothing' in text   # acgan's row
+  del shares['acgan']
+  assert 'says nothing' not in '\n'.join(quality.oracle_share({'oracle_share': shares}))

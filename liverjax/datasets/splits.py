@@ -71,9 +71,22 @@ def keep_fraction(folds: list[tuple[np.ndarray, np.ndarray]], labels: np.ndarray
   return out
 
 
-def experiment_folds(labels: np.ndarray, groups: np.ndarray, data_config,
-                     k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-  """Returns the k grouped, stratified folds, their training parts cut to
-  data_config.fraction (default 1: all) of their patients (:func:`keep_fraction`)."""
-  folds = stratified_group_kfold(labels, groups, k, seed=seed)
-  return keep_fraction(folds, labels, groups, float(data_config.get('fraction', 1.0)), seed)
+def repeat_seed(seed: int, repeat: int) -> int:
+  """Returns the seed of repeat `repeat`'s partition: `seed` itself for the first (so one repeat
+  gives the folds of plain k-fold), else drawn from the seed sequence (seed, repeat)."""
+  return seed if repeat == 0 else int(np.random.SeedSequence([seed, repeat]).generate_state(1)[0])
+
+
+def experiment_folds(labels: np.ndarray, groups: np.ndarray, data_config, k: int, seed: int,
+                     repeats: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+  """Returns the k grouped, stratified folds of each of `repeats` partitions (split r * k + f is
+  fold f of repeat r; each partition from its own seed, :func:`repeat_seed`), their training
+  parts cut to data_config.fraction (default 1: all) of their patients (:func:`keep_fraction`)."""
+  if repeats < 1:
+    raise DataError(f'cv.repeats={repeats}: must be 1 or more')
+  out = []
+  for r in range(repeats):
+    s = repeat_seed(seed, r)
+    folds = stratified_group_kfold(labels, groups, k, seed=s)
+    out += keep_fraction(folds, labels, groups, float(data_config.get('fraction', 1.0)), s)
+  return out

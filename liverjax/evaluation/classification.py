@@ -6,11 +6,11 @@ Per class c (one vs rest): sensitivity = TP / (TP + FN), specificity = TN / (TN 
 - micro averages: pool TP, FN, TN, FP over classes first. Micro sensitivity equals total accuracy
   (the paper's headline "sensitivity"); micro specificity is (K - 2 + accuracy) / (K - 1) for K
   classes, so it carries no information beyond accuracy.
-Summaries (:data:`INTERVAL`): the seeds of a fold share its test ROIs, so they are averaged within
-each fold first; the mean is over folds, and its 95% interval a Student-t interval over folds on
-the logit scale, mapped back, so that it stays inside [0, 1]. Paired comparisons pair folds the
-same way. Folds share training images, so intervals and p-values are approximate (optimistic);
-they are what the paper's protocol allows.
+Summaries (:data:`INTERVAL`): the seeds of a unit (a cross-validation split, or a replicate) share
+its test ROIs, so they are averaged within each unit first; the mean is over units, and its 95%
+interval a Student-t interval over units on the logit scale, mapped back, so that it stays inside
+[0, 1], its variance scaled by the design's factor c (:mod:`liverjax.evaluation.inference`: splits
+share training ROIs). Paired comparisons pair units the same way (:func:`inference.paired`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.special
 import scipy.stats
+
+from liverjax.evaluation import inference
 
 
 def confusion_matrix(labels: np.ndarray, preds: np.ndarray, num_classes: int) -> np.ndarray:
@@ -49,8 +51,9 @@ def metrics_from_confusion(cm: np.ndarray) -> dict:
   }
 
 
-INTERVAL = ('seeds averaged within each fold; mean over folds; 95% Student-t interval over folds '
-            'on the logit scale')
+INTERVAL = ('seeds averaged within each unit (split or replicate); mean over units; 95% Student-t '
+            'interval over units on the logit scale, variance x c (1 + n n_test/n_train for '
+            'cross-validation, Nadeau and Bengio 2003; 1 for independent replicates)')
 
 
 def mean_ci95(values) -> dict:
@@ -63,17 +66,18 @@ def mean_ci95(values) -> dict:
   return {'mean': mean, 'ci95': [mean - half, mean + half], 'n': len(v)}
 
 
-def proportion_ci95(values, n_cases: int) -> dict:
-  """Returns {'mean', 'ci95': [lo, hi], 'n'} of proportions (one per fold): their mean, and a
-  Student-t 95% interval of their logits mapped back to [0, 1]. Proportions of 0 or 1 enter the
-  logit as 0.5 / n_cases or 1 - 0.5 / n_cases (n_cases: the smallest number of cases behind one)."""
+def proportion_ci95(values, n_cases: int, c: float = 1.0) -> dict:
+  """Returns {'mean', 'ci95': [lo, hi], 'n'} of proportions (one per unit): their mean, and a
+  Student-t 95% interval of their logits, variance of the mean s^2 c / n, mapped back to [0, 1].
+  Proportions of 0 or 1 enter the logit as 0.5 / n_cases or 1 - 0.5 / n_cases (n_cases: the
+  smallest number of cases behind one)."""
   v = np.asarray(values, np.float64)
   mean = float(v.mean())
   if len(v) < 2 or np.all(v == v[0]):
     return {'mean': mean, 'ci95': [mean, mean], 'n': len(v)}
   eps = 0.5 / max(int(n_cases), 1)
   logits = scipy.special.logit(np.clip(v, eps, 1.0 - eps))
-  half = scipy.stats.t.ppf(0.975, len(v) - 1) * logits.std(ddof=1) / np.sqrt(len(v))
+  half = scipy.stats.t.ppf(0.975, len(v) - 1) * logits.std(ddof=1) * np.sqrt(c / len(v))
   lo, hi = scipy.special.expit(logits.mean() + np.array([-half, half]))
   return {'mean': mean, 'ci95': [float(lo), float(hi)], 'n': len(v)}
 
@@ -82,23 +86,25 @@ SCALAR_METRICS = ('accuracy', 'sensitivity_macro', 'specificity_macro', 'sensiti
                   'specificity_micro')
 
 
-def summarize(runs: list[dict], classes) -> dict:
+def summarize(runs: list[dict], classes, design: inference.Design | None = None) -> dict:
   """Returns one arm's summary from its runs (each with 'fold', 'seed', 'confusion').
 
-  Each scalar metric gets 'per_run', 'per_fold' (mean over a fold's seeds), and the mean over
-  folds with a 95% interval inside [0, 1] (:func:`proportion_ci95`; 'n' = folds); per-class
+  Each scalar metric gets 'per_run', 'per_fold' (mean over a unit's seeds), and the mean over
+  units with a 95% interval inside [0, 1] (:func:`proportion_ci95`, the design's c; 'n' = units;
+  design None: independent units); per-class
   sensitivity/specificity get their means over runs; 'confusion' is summed over runs.
   """
   runs = sorted(runs, key=lambda r: (r['seed'], r['fold']))
   per_run = [metrics_from_confusion(r['confusion']) for r in runs]
   folds = sorted({r['fold'] for r in runs})
   n_cases = min(int(np.sum(r['confusion'])) for r in runs)
+  c = design.with_units(len(folds)).c if design else 1.0
   out = {'interval': INTERVAL}
   for name in SCALAR_METRICS:
     vals = [m[name] for m in per_run]
     per_fold = [float(np.mean([m[name] for m, r in zip(per_run, runs) if r['fold'] == f]))
                 for f in folds]
-    out[name] = proportion_ci95(per_fold, n_cases)
+    out[name] = proportion_ci95(per_fold, n_cases, c)
     out[name]['per_fold'] = per_fold
     out[name]['per_run'] = vals
   for name in ('sensitivity', 'specificity'):
@@ -113,29 +119,3 @@ def fold_means(runs: list[dict], metric: str = 'accuracy') -> dict:
   """Returns {fold: mean of the metric over the fold's runs (its seeds)}."""
   folds = sorted({r['fold'] for r in runs})
   return {f: float(np.mean([r[metric] for r in runs if r['fold'] == f])) for f in folds}
-
-
-def paired_test(a, b, n_random: int = 20000) -> dict:
-  """Returns the paired comparison of arm a vs arm b over matched folds (each value a fold's
-  mean over the same seeds).
-
-  Gives the mean difference a - b with a Student-t 95% interval (clipped to [-1, 1]), the paired
-  t-test p-value and a two-sided sign-flip permutation p-value (exact for n <= 16, else n_random
-  random flips with a fixed seed; with n folds it cannot go below 2 / 2^n). Folds share training
-  data, so both p-values are approximate (optimistic).
-  """
-  d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
-  n = len(d)
-  out = {'n': n, 'mean_diff': float(d.mean()) if n else float('nan')}
-  if n < 2:
-    return dict(out, ci95=[out['mean_diff']] * 2, p_ttest=float('nan'), p_permutation=float('nan'))
-  out['ci95'] = [float(np.clip(x, -1.0, 1.0)) for x in mean_ci95(d)['ci95']]
-  out['p_ttest'] = float(scipy.stats.ttest_1samp(d, 0.0).pvalue) if d.std() > 0 else (
-      1.0 if d.mean() == 0 else 0.0)
-  if n <= 16:
-    signs = np.array([[1 - 2 * ((i >> j) & 1) for j in range(n)] for i in range(2 ** n)])
-  else:
-    signs = np.random.default_rng(0).choice([-1, 1], size=(n_random, n))
-  stats = np.abs((signs * d).mean(1))
-  out['p_permutation'] = float(np.mean(stats >= abs(d.mean()) - 1e-12))
-  return out

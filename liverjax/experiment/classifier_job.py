@@ -58,12 +58,14 @@ def write_data(ctx: context.Context) -> None:
   calibration = ({'phantom': {'seed': int(p.seed), 'version': version,
                               'calibrated_on_seed': phantom.CALIBRATED_ON.get(version)}}
                  if ctx.config.data.source == 'phantom' else {})
+  repeats = context.cv_repeats(ctx.config)
   wd.write_json(os.path.join(ctx.workdir, 'data.json'), calibration | {
       'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
       'class_counts': ds.class_counts(), 'n_groups': n_groups,
       'fraction': float(ctx.config.data.get('fraction', 1.0)),
       'train_sizes': [len(train) for train, _ in ctx.folds],
-      'test_indices': [test.tolist() for _, test in ctx.folds]})
+      'test_indices': [test.tolist() for _, test in ctx.folds]} | (
+          {'cv_repeats': repeats} if repeats > 1 else {}))
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
                ds.classes, ds.class_counts(), n_groups)
 
@@ -98,7 +100,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   write_data(ctx)
   records = train_runs(runner, runs)
   with ctx.stopwatch('summary'):
-    results = summary.summarize(records, ctx.ds.classes, config)
+    results = summary.summarize(records, ctx.ds.classes, config, ctx.design)
     results['data'] = {'source': ctx.ds.source, 'n_images': len(ctx.ds),
                        'class_counts': ctx.ds.class_counts()}
     diversity = runner.sets.gan_diversity()
@@ -109,7 +111,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     fidelity = summary.gan_fidelity(runner, records)
     if fidelity:
       results['gan_fidelity'] = fidelity
-    share = summary.oracle_share(records, config)
+    share = summary.oracle_share(records, config, ctx.design)
     if share:
       results['oracle_share'] = share
     if config.synthetic.get('quality', True):

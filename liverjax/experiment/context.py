@@ -23,6 +23,7 @@ from liverjax.base import errors
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir as wd
 from liverjax.datasets import dataset, sources, splits
+from liverjax.evaluation import inference
 from liverjax.experiment import builders
 from liverjax.experiment.arms import ARMS, GAN_ARMS
 from liverjax.steps import classifier, epochs
@@ -86,12 +87,22 @@ def check_arms(config) -> None:
                                f'{source} to config.arms')
 
 
+def cv_repeats(config) -> int:
+  """Returns R, the number of k-fold partitions (config.cv.repeats; 1 for configs without it)."""
+  return int(config.get('cv', {}).get('repeats', 1))
+
+
+def num_splits(config) -> int:
+  """Returns the number of (repeat, fold) splits, k R; a run's `fold` is its split's index."""
+  return int(config.folds) * cv_repeats(config)
+
+
 def plan(config) -> list[Run]:
-  """Returns every run the config asks for, in execution order (arm, size, seed, fold)."""
+  """Returns every run the config asks for, in execution order (arm, size, seed, split)."""
   check_arms(config)
   return [Run(arm, int(size), int(seed), fold) for arm in config.arms
           for size in ARMS[arm].sizes(config) for seed in config.seeds
-          for fold in range(config.folds)]
+          for fold in range(num_splits(config))]
 
 
 def schedule(config, run: Run, n_real: int, num_classes: int) -> tuple[int, int]:
@@ -163,7 +174,7 @@ class Context:
   config: Any
   workdir: str
   ds: dataset.Dataset
-  folds: list                 # [(train_idx, test_idx)] per fold
+  folds: list                 # [(train_idx, test_idx)] per split (repeat r, fold f: r k + f)
   mesh: Any
   model: Any                  # the classifier module
   tx: Any                     # its optimizer
@@ -176,6 +187,13 @@ class Context:
   @property
   def num_classes(self) -> int:
     return len(self.ds.classes)
+
+  @property
+  def design(self) -> inference.Design:
+    """The experiment's units for inference: its splits, correlated through shared training
+    ROIs (the mean n_test / n_train over splits)."""
+    ratio = float(np.mean([len(test) / len(train) for train, test in self.folds]))
+    return inference.Design.cv(int(self.config.folds), cv_repeats(self.config), ratio)
 
   def schedule(self, run: Run) -> tuple[int, int]:
     """Returns (epochs, steps per epoch) of a run (:func:`schedule`)."""
@@ -194,7 +212,7 @@ def build(config, workdir: str, ds: dataset.Dataset | None = None,
   with stopwatch('data'):
     ds = sources.load(config.data) if ds is None else ds
     folds = splits.experiment_folds(ds.labels, ds.groups, config.data, config.folds,
-                                    config.split_seed)
+                                    config.split_seed, cv_repeats(config))
   mesh = mesh_lib.make_mesh(config.get('num_devices') or None)
   mesh_lib.check_batch_size(config.train.batch_size, mesh)
   model = builders.make_classifier(config.model, len(ds.classes))

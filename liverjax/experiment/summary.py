@@ -6,7 +6,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from liverjax.evaluation import classification
+from liverjax.evaluation import classification, inference
 from liverjax.experiment import synthetic_quality
 from liverjax.experiment.arms import ARMS, GAN_ARMS, REFERENCES
 from liverjax.experiment.runner import Runner
@@ -30,17 +30,18 @@ def training_fit(runs: list[dict]) -> dict | None:
           'below': int(np.sum(acc < FIT_ACCURACY)), 'threshold': FIT_ACCURACY}
 
 
-def summarize(records: list[dict], classes, config) -> dict:
+def summarize(records: list[dict], classes, config, design: inference.Design) -> dict:
   """Returns the results.json content: one summary per arm (sized arms: best size + sweep) and
   paired accuracy tests of each arm against the arms before it (none, classic, its baseline),
-  fold by fold
-  (each fold's accuracy the mean over the seeds both arms ran)."""
+  unit by unit (each unit's accuracy the mean over the seeds both arms ran), under the design's
+  variance (:mod:`liverjax.evaluation.inference`), each with the smallest difference it could
+  detect."""
   arms = {}
   for arm in config.arms:
     mine = [r for r in records if r['arm'] == arm]
     sizes = sorted({r['size'] for r in mine})
-    sweep = {str(s): classification.summarize([r for r in mine if r['size'] == s], classes)
-             for s in sizes}
+    sweep = {str(s): classification.summarize([r for r in mine if r['size'] == s], classes,
+                                              design) for s in sizes}
     best = max(sizes, key=lambda s: sweep[str(s)]['accuracy']['mean'])
     arms[arm] = dict(sweep[str(best)], size=best)
     fit = training_fit([r for r in mine if r['size'] == best])
@@ -58,26 +59,29 @@ def summarize(records: list[dict], classes, config) -> dict:
     for ref in ('none', 'classic', ARMS[arm].baseline):
       if arm != ref and ref in arms and order.index(arm) > order.index(ref):
         paired[f'{arm}_vs_{ref}'] = _paired(records, (arm, arms[arm]['size']),
-                                            (ref, arms[ref]['size']))
-  out = {'classes': list(classes), 'arms': arms, 'paired_accuracy': paired}
-  tstr = train_synthetic_test_real(records, config, arms, len(classes))
+                                            (ref, arms[ref]['size']), design)
+  out = {'classes': list(classes), 'design': design.to_dict(), 'arms': arms,
+         'paired_accuracy': paired}
+  tstr = train_synthetic_test_real(records, config, arms, len(classes), design)
   if tstr:
     out['tstr'] = tstr
   return out
 
 
-def _paired(records: list[dict], a: tuple[str, int], b: tuple[str, int]) -> dict:
-  """Returns the paired test of runs (arm, size) a against b, fold by fold, over the seeds both
-  ran (each fold's accuracy the mean over those seeds)."""
+def _paired(records: list[dict], a: tuple[str, int], b: tuple[str, int],
+            design: inference.Design) -> dict:
+  """Returns the paired test of runs (arm, size) a against b, unit by unit, over the seeds both
+  ran (each unit's accuracy the mean over those seeds)."""
   a_runs, b_runs = ([r for r in records if (r['arm'], r['size']) == x] for x in (a, b))
   seeds = {r['seed'] for r in a_runs} & {r['seed'] for r in b_runs}
   a_folds, b_folds = (classification.fold_means([r for r in runs if r['seed'] in seeds])
                       for runs in (a_runs, b_runs))
   folds = sorted(set(a_folds) & set(b_folds))
-  return classification.paired_test([a_folds[f] for f in folds], [b_folds[f] for f in folds])
+  return inference.paired([a_folds[f] for f in folds], [b_folds[f] for f in folds], design)
 
 
-def train_synthetic_test_real(records: list[dict], config, arms: dict, num_classes: int) -> dict:
+def train_synthetic_test_real(records: list[dict], config, arms: dict, num_classes: int,
+                              design: inference.Design) -> dict:
   """Returns {tstr arm: {'source', 'sizes': {N: {images, tstr, trtr, paired}}}}: the classifier
   trained on N synthetic images per class only (TSTR), tested on the fold's real test ROIs,
   beside arm trtr, as many classic variants of the real training ROIs with the same steps (None
@@ -92,17 +96,19 @@ def train_synthetic_test_real(records: list[dict], config, arms: dict, num_class
       rows[str(size)] = {'images': images,
                          'tstr': arms[arm]['sweep'][str(size)]['accuracy'],
                          'trtr': trtr and trtr['accuracy'],
-                         'paired': trtr and _paired(records, (arm, size), ('trtr', size))}
+                         'paired': trtr and _paired(records, (arm, size), ('trtr', size), design)}
     out[arm] = {'source': ARMS[arm].source, 'sizes': rows}
   return out
 
 
-def oracle_share(records: list[dict], config) -> dict:
+def oracle_share(records: list[dict], config, design: inference.Design) -> dict:
   """Returns {arm: ...}: the gain over classic of each GAN arm and of the oracle (arm real) at one
   fixed number of images per class (the sweeps' common size nearest the paper's 1,000, not each
-  arm's best), paired over folds, and the share of the oracle's gain that the GAN arm recovers.
-  The share is None when the oracle's gain is not above 0 by its interval (too small for a share
-  to mean anything). Empty without the classic and real arms."""
+  arm's best), paired over units, and the share of the oracle's gain that the GAN arm recovers,
+  (arm - classic) / (real - classic), with its Fieller interval (:func:`inference.fieller`).
+  The share is None, with why, when the oracle's gain is not above 0 by its interval: the
+  positive control failed, and a null or negative GAN result from this design says nothing.
+  Empty without the classic and real arms."""
   if 'classic' not in config.arms or 'real' not in config.arms:
     return {}
   classic = int(config.synthetic.classic_size)
@@ -123,11 +129,13 @@ def oracle_share(records: list[dict], config) -> dict:
     base, gan, real = folds('classic', classic, seeds), folds(arm, size, seeds), folds(
         'real', size, seeds)
     common = sorted(set(base) & set(gan) & set(real))
-    gain = classification.paired_test([gan[f] for f in common], [base[f] for f in common])
-    oracle = classification.paired_test([real[f] for f in common], [base[f] for f in common])
-    meaningful = len(common) > 1 and oracle['ci95'][0] > 0
-    out[arm] = {'size': size, 'gain': gain, 'oracle_gain': oracle,
-                'share': gain['mean_diff'] / oracle['mean_diff'] if meaningful else None}
+    g, o, c = ([x[f] for f in common] for x in (gan, real, base))
+    ratio = inference.fieller(np.subtract(g, c), np.subtract(o, c), design)
+    out[arm] = {'size': size, 'gain': inference.paired(g, c, design),
+                'oracle_gain': inference.paired(o, c, design), 'share': ratio['ratio'],
+                'share_ci95': ratio['ci95']}
+    if not ratio['bounded']:
+      out[arm]['share_why'] = ratio['why']
   return out
 
 

@@ -23,16 +23,28 @@ def oracle_share(results: dict) -> list[str]:
   shares = results.get('oracle_share')
   if not shares:
     return []
-  rows = [[arm, str(s['size']), _diff(s['gain']), _diff(s['oracle_gain']),
-           'n/a (oracle gain not above 0)' if s['share'] is None else f'{100 * s["share"]:.0f}%']
+  rows = [[arm, str(s['size']), _diff(s['gain']), _diff(s['oracle_gain']), _share(s)]
           for arm, s in shares.items()]
+  failed = [arm for arm, s in shares.items() if s['share'] is None]
+  control = ([f'**The oracle\'s gain is not above 0 by its interval** (beside {", ".join(failed)}):'
+              ' this design could not show the gain of a perfect generator, so a null or '
+              'negative result of a GAN arm from it says nothing about the GAN.', '']
+             if failed else [])
   return (['## Share of the oracle\'s gain', '',
            'Each GAN arm and the oracle (arm real: fresh phantom ROIs from new patients, what a '
            'perfect generator would give) at the same number of images per class, fixed in '
            'advance (the sweeps\' size nearest the paper\'s 1,000), against classic alone; '
-           'points, paired over folds.', ''] +
+           'points, paired over units; the share (arm - classic) / (oracle - classic) with its '
+           'Fieller 95% interval.', ''] +
           table(['arm', 'per class', 'arm - classic', 'oracle - classic',
-                  'share of the oracle\'s gain'], rows))
+                  'share of the oracle\'s gain'], rows) + control)
+
+
+def _share(s: dict) -> str:
+  if s['share'] is None:
+    return 'n/a: the oracle\'s gain is not above 0 by its interval (unbounded)'
+  ci = s.get('share_ci95')
+  return f'{100 * s["share"]:.0f}%' + (f' [{100 * ci[0]:.0f}, {100 * ci[1]:.0f}]' if ci else '')
 
 
 def tstr_explanation(trained_on: str, images: str) -> str:

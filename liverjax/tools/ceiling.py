@@ -27,7 +27,7 @@ from absl import flags
 
 from liverjax.base import cli, errors, workdir as wd
 from liverjax.datasets import phantom, sources
-from liverjax.evaluation import classification
+from liverjax.evaluation import classification, inference
 from liverjax.experiment import builders
 from liverjax.steps import classifier, epochs
 
@@ -116,7 +116,8 @@ def run(workdir: str, rois: int, check_rois: int, max_epochs: int, patience: int
   out['accuracy'] = out['per_n'][str(rois)]['accuracy']
   if check_rois and check_rois != rois:
     a, b = (out['per_n'][str(n)]['accuracy']['per_fold'] for n in (rois, check_rois))
-    out['saturation'] = dict(classification.paired_test(a, b), fewer=check_rois)
+    out['saturation'] = dict(inference.paired(a, b, inference.Design.replicates(
+        len(a), 'disjoint test parts (one classifier)')), fewer=check_rois)
   wd.write_json(os.path.join(workdir, 'ceiling.json'), out)
   return out
 

@@ -73,7 +73,7 @@ def judge(workdir: str) -> dict:
   config.progress = False
   runner = Runner(context.build(config, workdir))
   records = [wd.read_json(p) for p in sorted(glob.glob(os.path.join(workdir, 'runs', '*.json')))]
-  share = summary.oracle_share(records, config)
+  share = summary.oracle_share(records, config, runner.ctx.design)
   if share:
     results['oracle_share'] = share
   results['synthetic_quality'] = synthetic_quality.synthetic_quality(runner)
