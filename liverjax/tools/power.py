@@ -11,7 +11,7 @@ units reach a minimum detectable difference (two-sided 5%, 80% power) of `effect
   corrected variance keeps a term n_test/n_train that no repeat shrinks; below that floor the
   tool says no number of repeats can reach the effect.
 - ``--design=replicates``: independent replicates (each arm trained on its own cohort, tested on
-  a large one; :mod:`configs.benchmark`). A cross-validation pilot's per-split SD also carries its
+  a large one). A cross-validation pilot's per-split SD also carries its
   small test parts' noise, so it over-states a replicate's: the count is on the safe side.
 The wall time is the pilot's per unit times the units, on the machine that ran the pilot.
 """
