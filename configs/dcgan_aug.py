@@ -14,8 +14,9 @@ Variants (tables in configs/variants.py, applied by common.aug_experiment):
   G 128..16 / D 16..128, 400 steps on 500 variants per class, no weight average.
   21 minutes on a 2-core AMD EPYC with AVX-512, 34 on a 2-core AMD EPYC with AVX2 only.
   Accuracy on phantom version 2, seed 0, 2-core EPYC with AVX-512: none 62.7%, classic 70.8%,
-  dcgan 68.6% (dcgan - classic -2.2 points [-10.8, +6.3]); the AVX2-only EPYC gives classic
-  68.1%, dcgan 74.2% (+6.1 [-17.4, +29.6]): three folds of 182 ROIs cannot tell these apart.
+  dcgan 68.6% (dcgan - classic -2.2 points [-15.7, +11.3], corrected for shared training ROIs;
+  it could detect 16.9 points); the AVX2-only EPYC gives classic 68.1%, dcgan 74.2% (+6.1
+  [-31.1, +43.3]): three folds of 182 ROIs cannot tell these apart.
 - `:smoke` = SMOKE + AUG_SMOKE, GAN_SMOKE: seconds, for tests.
 """
 

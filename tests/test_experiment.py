@@ -292,7 +292,7 @@ def test_nothing_recompiles_after_the_first_run_of_a_shape(tmp_path):
   config = classic_aug.get_config('smoke')
   config.train.epochs = 3
   exp = _runner(config, str(tmp_path))
-  assert sorted({len(train_idx) for train_idx, _ in exp.ctx.folds}) == [23, 24, 25]
+  assert sorted({len(train_idx) for train_idx, _ in exp.ctx.folds.values()}) == [23, 24, 25]
   for arm, size in (('none', 0), ('classic', 64)):
     with timing.CompileCounter() as first:
       exp.run(context.Run(arm, size, 0, 0), _StopAfter(100))

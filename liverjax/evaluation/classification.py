@@ -115,6 +115,16 @@ def summarize(runs: list[dict], classes, design: inference.Design | None = None)
   return out
 
 
+def pack_correct(correct) -> str:
+  """Returns a run's right/wrong answers per test ROI as hex of packed bits (1 = right)."""
+  return np.packbits(np.asarray(correct, bool)).tobytes().hex()
+
+
+def unpack_correct(packed: str, n: int) -> np.ndarray:
+  """Returns the n right/wrong answers (bool) that :func:`pack_correct` packed."""
+  return np.unpackbits(np.frombuffer(bytes.fromhex(packed), np.uint8))[:n].astype(bool)
+
+
 def fold_means(runs: list[dict], metric: str = 'accuracy') -> dict:
   """Returns {fold: mean of the metric over the fold's runs (its seeds)}."""
   folds = sorted({r['fold'] for r in runs})

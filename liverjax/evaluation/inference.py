@@ -70,7 +70,8 @@ def t_quantile(q: float, n: int) -> float:
   return float(scipy.stats.t.ppf(q, n - 1))
 
 
-def mde(sd: float, design: Design, shared_var: float = 0.0) -> float | None:
+def mde(sd: float, design: Design, shared_var: float = 0.0,
+        shared_df: float = np.inf) -> float | None:
   """Returns the minimum detectable difference of the design for a per-unit SD sd (None below 2
   units); shared_var: the variance of the mean difference that more units do not shrink (one
   test cohort shared by every unit, :func:`shared_test_variance`)."""
@@ -78,15 +79,17 @@ def mde(sd: float, design: Design, shared_var: float = 0.0) -> float | None:
   if n < 2:
     return None
   spread = sd * sd * design.c / n
-  df = _df(n, spread, shared_var)
+  df = _df(n, spread, shared_var, shared_df)
   return float((scipy.stats.t.ppf(1 - ALPHA / 2, df) + scipy.stats.t.ppf(POWER, df))
                * np.sqrt(spread + shared_var))
 
 
-def _df(n: int, spread: float, shared_var: float) -> float:
+def _df(n: int, spread: float, shared_var: float, shared_df: float) -> float:
   """Welch-Satterthwaite degrees of freedom of spread + shared_var, spread estimated from n
-  units, shared_var known to many (one per test ROI): n - 1 without a shared part."""
-  return (n - 1) * (1 + shared_var / spread) ** 2 if spread > 0 else n - 1
+  units and shared_var from shared_df + 1 test ROIs: n - 1 without a shared part."""
+  if spread <= 0 or shared_var <= 0:
+    return n - 1
+  return (spread + shared_var) ** 2 / (spread ** 2 / (n - 1) + shared_var ** 2 / shared_df)
 
 
 def shared_test_variance(correct_a, correct_b) -> float:
@@ -121,14 +124,16 @@ def units_needed(effect: float, sd: float, design: Design, max_units: int = 1000
   return None
 
 
-def paired(a, b, design: Design, shared_var: float = 0.0, n_random: int = 20000) -> dict:
+def paired(a, b, design: Design, shared_var: float = 0.0, shared_df: float = np.inf,
+           n_random: int = 20000) -> dict:
   """Returns the comparison a - b over matched units (each value a unit's mean over the seeds
   both arms ran): the mean difference with its 95% t interval (clipped to [-1, 1]), the t-test
   p-value, the SD of the differences and the MDE, under the design's variance (plus shared_var,
-  the shared test cohort's, :func:`shared_test_variance`, with Welch-Satterthwaite degrees of
-  freedom; n - 1 without it). Replicates also
-  get a two-sided sign-flip p (exact up to 16 units, else n_random flips with a fixed seed; it
-  cannot go below 2 / 2^n); for cv it would ignore the splits' correlation, so it is left out."""
+  the shared test cohort's, :func:`shared_test_variance`, estimated with shared_df degrees of
+  freedom: one fewer than its ROIs; Welch-Satterthwaite degrees of freedom, n - 1 without it).
+  Replicates also get a two-sided sign-flip p (exact up to 16 units, else n_random flips with a
+  fixed seed; it cannot go below 2 / 2^n); for cv it would ignore the splits' correlation, so it
+  is left out."""
   d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
   design = design.with_units(len(d))
   n = len(d)
@@ -139,14 +144,14 @@ def paired(a, b, design: Design, shared_var: float = 0.0, n_random: int = 20000)
   sd = float(d.std(ddof=1))
   spread = sd * sd * design.c / n
   se = np.sqrt(spread + shared_var)
-  df = _df(n, spread, shared_var)
+  df = _df(n, spread, shared_var, shared_df)
   half = float(scipy.stats.t.ppf(0.975, df)) * se
   out['ci95'] = [float(np.clip(d.mean() + s * half, -1.0, 1.0)) for s in (-1, 1)]
   if se > 0:
     out['p_ttest'] = float(2 * scipy.stats.t.sf(abs(d.mean()) / se, df))
   else:
     out['p_ttest'] = 1.0 if d.mean() == 0 else 0.0
-  out['sd'], out['mde'] = sd, mde(sd, design, shared_var)
+  out['sd'], out['mde'] = sd, mde(sd, design, shared_var, shared_df)
   if design.kind == 'replicates':
     if n <= 16:
       signs = np.array([[1 - 2 * ((i >> j) & 1) for j in range(n)] for i in range(2 ** n)])

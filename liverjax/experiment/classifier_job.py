@@ -40,7 +40,7 @@ import os
 import numpy as np
 import tqdm
 
-from liverjax.base import grid, workdir as wd
+from liverjax.base import grid, provenance, workdir as wd
 from liverjax.datasets import phantom
 from liverjax.experiment import context, features, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
@@ -63,8 +63,8 @@ def write_data(ctx: context.Context) -> None:
       'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
       'class_counts': ds.class_counts(), 'n_groups': n_groups,
       'fraction': float(ctx.config.data.get('fraction', 1.0)),
-      'train_sizes': [len(train) for train, _ in ctx.folds],
-      'test_indices': [test.tolist() for _, test in ctx.folds]} | (
+      'train_sizes': [len(train) for train, _ in ctx.folds.values()],
+      'test_indices': [test.tolist() for _, test in ctx.folds.values()]} | (
           {'cv_repeats': repeats} if repeats > 1 else {}))
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
                ds.classes, ds.class_counts(), n_groups)
@@ -103,6 +103,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     results = summary.summarize(records, ctx.ds.classes, config, ctx.design)
     results['data'] = {'source': ctx.ds.source, 'n_images': len(ctx.ds),
                        'class_counts': ctx.ds.class_counts()}
+    results['provenance'] = provenance.collect()
     diversity = runner.sets.gan_diversity()
     if diversity:
       results['gan_diversity'] = diversity

@@ -22,7 +22,7 @@ from liverjax import augment
 from liverjax.base import errors
 from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir as wd
-from liverjax.datasets import dataset, sources, splits
+from liverjax.datasets import cohorts, dataset, sources, splits
 from liverjax.evaluation import inference
 from liverjax.experiment import builders
 from liverjax.experiment.arms import ARMS, GAN_ARMS
@@ -92,9 +92,24 @@ def cv_repeats(config) -> int:
   return int(config.get('cv', {}).get('repeats', 1))
 
 
-def num_splits(config) -> int:
-  """Returns the number of (repeat, fold) splits, k R; a run's `fold` is its split's index."""
-  return int(config.folds) * cv_repeats(config)
+def is_replicates(config) -> bool:
+  """True for the design of independent replicates (config.design, configs/benchmark.py)."""
+  return config.get('design', 'cv') == 'replicates'
+
+
+def split_indices(config) -> list[int]:
+  """Returns the splits this workdir runs (a run's `fold` is its split's index): the k R
+  (repeat, fold) splits of cross-validation, or this part's replicates."""
+  if is_replicates(config):   # this part's: config.replicates.first, and count after it
+    r = config.replicates
+    return list(range(int(r.first), int(r.first) + int(r.count)))
+  return list(range(int(config.folds) * cv_repeats(config)))
+
+
+def quality_splits(ctx) -> list[int]:
+  """Returns the splits whose pools the GAN checks judge: the first repeat's folds, or every
+  replicate of this part."""
+  return sorted(ctx.folds) if is_replicates(ctx.config) else sorted(ctx.folds)[:ctx.config.folds]
 
 
 def plan(config) -> list[Run]:
@@ -102,7 +117,7 @@ def plan(config) -> list[Run]:
   check_arms(config)
   return [Run(arm, int(size), int(seed), fold) for arm in config.arms
           for size in ARMS[arm].sizes(config) for seed in config.seeds
-          for fold in range(num_splits(config))]
+          for fold in split_indices(config)]
 
 
 def schedule(config, run: Run, n_real: int, num_classes: int) -> tuple[int, int]:
@@ -174,7 +189,8 @@ class Context:
   config: Any
   workdir: str
   ds: dataset.Dataset
-  folds: list                 # [(train_idx, test_idx)] per split (repeat r, fold f: r k + f)
+  folds: dict                 # {split: (train_idx, test_idx)}: repeat r, fold f is r k + f; a
+                              # replicate's split is its index (this workdir's part only)
   mesh: Any
   model: Any                  # the classifier module
   tx: Any                     # its optimizer
@@ -192,7 +208,9 @@ class Context:
   def design(self) -> inference.Design:
     """The experiment's units for inference: its splits, correlated through shared training
     ROIs (the mean n_test / n_train over splits)."""
-    ratio = float(np.mean([len(test) / len(train) for train, test in self.folds]))
+    if is_replicates(self.config):
+      return inference.Design.replicates(len(self.folds))
+    ratio = float(np.mean([len(test) / len(train) for train, test in self.folds.values()]))
     return inference.Design.cv(int(self.config.folds), cv_repeats(self.config), ratio)
 
   def schedule(self, run: Run) -> tuple[int, int]:
@@ -210,9 +228,21 @@ def build(config, workdir: str, ds: dataset.Dataset | None = None,
     raise errors.ConfigError(f'config.arms: the real arm draws fresh phantom ROIs, so it needs '
                              f'data.source=phantom (not {config.data.source!r}); leave it out')
   with stopwatch('data'):
-    ds = sources.load(config.data) if ds is None else ds
-    folds = splits.experiment_folds(ds.labels, ds.groups, config.data, config.folds,
-                                    config.split_seed, cv_repeats(config))
+    if is_replicates(config):
+      if int(config.replicates.count) < 1:
+        raise errors.ConfigError('config.replicates.count=0: no replicates to run (configs/'
+                                 'benchmark.py: REPLICATES is frozen from the pilot)')
+      if config.data.source != 'phantom':
+        raise errors.ConfigError('design=replicates draws phantom cohorts: it needs '
+                                 f'data.source=phantom (not {config.data.source!r})')
+      r = config.replicates
+      ds, folds = cohorts.load(config.data.phantom, tuple(r.train_counts), r.test_per_class,
+                               split_indices(config))
+    else:
+      ds = sources.load(config.data) if ds is None else ds
+      folds = dict(enumerate(splits.experiment_folds(
+          ds.labels, ds.groups, config.data, config.folds, config.split_seed,
+          cv_repeats(config))))
   mesh = mesh_lib.make_mesh(config.get('num_devices') or None)
   mesh_lib.check_batch_size(config.train.batch_size, mesh)
   model = builders.make_classifier(config.model, len(ds.classes))

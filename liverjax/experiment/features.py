@@ -29,15 +29,16 @@ def write_tsne_features(runner: Runner, results: dict) -> str | None:
   cfg, ds = ctx.config, ctx.ds
   gan_arms = [a for a in cfg.arms if a in GAN_ARMS]
   arm = gan_arms[0] if gan_arms else cfg.arms[-1]
-  name = context.run_name(arm, results['arms'][arm]['size'], cfg.seeds[0], 0)
+  first = min(ctx.folds)   # the first split (fold 0, or a part's first replicate)
+  name = context.run_name(arm, results['arms'][arm]['size'], cfg.seeds[0], first)
   step, state = runner.load_classifier(name)
   if step is None:
     return None
-  test_idx = ctx.folds[0][1]
+  test_idx = ctx.folds[first][1]
   images, labels = [np.asarray(ds.images[test_idx])], [ds.labels[test_idx]]
   source = [np.full(len(test_idx), 'real')]
   for kind in gan_arms:
-    gen_images, gen_labels = runner.sets.pool(kind, 0)
+    gen_images, gen_labels = runner.sets.pool(kind, first)
     gen_labels = np.asarray(gen_labels)
     pick = np.concatenate([np.flatnonzero(gen_labels == c)[:SYNTHETIC_PER_CLASS]
                            for c in range(ctx.num_classes)])

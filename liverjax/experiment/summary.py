@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from liverjax.evaluation import classification, inference
-from liverjax.experiment import synthetic_quality
+from liverjax.experiment import context, synthetic_quality
 from liverjax.experiment.arms import ARMS, GAN_ARMS, REFERENCES
 from liverjax.experiment.runner import Runner
 
@@ -62,6 +62,8 @@ def summarize(records: list[dict], classes, config, design: inference.Design) ->
                                             (ref, arms[ref]['size']), design)
   out = {'classes': list(classes), 'design': design.to_dict(), 'arms': arms,
          'paired_accuracy': paired}
+  if config.get('primary'):   # declared in advance; the other comparisons are secondary
+    out['primary'] = config.primary
   tstr = train_synthetic_test_real(records, config, arms, len(classes), design)
   if tstr:
     out['tstr'] = tstr
@@ -77,7 +79,26 @@ def _paired(records: list[dict], a: tuple[str, int], b: tuple[str, int],
   a_folds, b_folds = (classification.fold_means([r for r in runs if r['seed'] in seeds])
                       for runs in (a_runs, b_runs))
   folds = sorted(set(a_folds) & set(b_folds))
-  return inference.paired([a_folds[f] for f in folds], [b_folds[f] for f in folds], design)
+  return inference.paired([a_folds[f] for f in folds], [b_folds[f] for f in folds], design,
+                          shared_test_variance(a_runs, b_runs, folds, seeds),
+                          _shared_df(a_runs))
+
+
+def _shared_df(runs: list[dict]) -> float:
+  """Degrees of freedom of the shared cohort's variance: one fewer than its test ROIs."""
+  return float(max(min(r.get('n_test', 2) for r in runs) - 1, 1)) if runs else np.inf
+
+
+def shared_test_variance(a_runs: list[dict], b_runs: list[dict], units, seeds) -> float:
+  """Returns the sampling variance of a - b that one shared test cohort adds (replicates whose
+  records keep their answers per test ROI; 0 otherwise): inference.shared_test_variance over the
+  units' per-ROI answers, each the mean over the seeds both ran."""
+  def answers(runs):
+    per = [[classification.unpack_correct(r['test_correct'], r['n_test']) for r in runs
+            if r['fold'] == u and r['seed'] in seeds and 'test_correct' in r] for u in units]
+    return [np.mean(p, 0) for p in per] if all(per) else None
+  a, b = answers(a_runs), answers(b_runs)
+  return inference.shared_test_variance(a, b) if a and b and len(units) > 1 else 0.0
 
 
 def train_synthetic_test_real(records: list[dict], config, arms: dict, num_classes: int,
@@ -131,8 +152,12 @@ def oracle_share(records: list[dict], config, design: inference.Design) -> dict:
     common = sorted(set(base) & set(gan) & set(real))
     g, o, c = ([x[f] for f in common] for x in (gan, real, base))
     ratio = inference.fieller(np.subtract(g, c), np.subtract(o, c), design)
-    out[arm] = {'size': size, 'gain': inference.paired(g, c, design),
-                'oracle_gain': inference.paired(o, c, design), 'share': ratio['ratio'],
+    runs = lambda a, n: [r for r in records if (r['arm'], r['size']) == (a, n)]
+    shared = lambda a, n: shared_test_variance(runs(a, n), runs('classic', classic), common, seeds)
+    df = _shared_df(runs('classic', classic))
+    out[arm] = {'size': size, 'gain': inference.paired(g, c, design, shared(arm, size), df),
+                'oracle_gain': inference.paired(o, c, design, shared('real', size), df),
+                'share': ratio['ratio'],
                 'share_ci95': ratio['ci95']}
     if not ratio['bounded']:
       out[arm]['share_why'] = ratio['why']
@@ -173,7 +198,7 @@ def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
              if (r['arm'], r['size'], r['seed']) == ('classic', size, seed)}
   kinds = [a for a in cfg.arms if a in GAN_ARMS]
   per_kind = {kind: [] for kind in kinds}
-  for fold in range(cfg.folds):   # each classifier restored once, for every GAN arm
+  for fold in context.quality_splits(ctx):   # each classifier restored once, for every GAN arm
     if fold not in real_cm:
       continue
     ref = synthetic_quality.reference_classifier(runner, fold)

@@ -49,7 +49,7 @@ def synthetic_quality(runner: Runner) -> dict:
   ctx, cfg = runner.ctx, runner.ctx.config
   arms = [a for a in cfg.arms if ARMS[a].pool]
   out = {a: [] for a in arms}
-  for fold in range(cfg.folds):
+  for fold in context.quality_splits(ctx):
     ref = reference_classifier(runner, fold)
     if ref is None or not arms:
       continue
@@ -59,7 +59,7 @@ def synthetic_quality(runner: Runner) -> dict:
       images, labels = (np.asarray(a) for a in runner.sets.pool(arm, fold))
       per_class = pool_quality(runner, state, fold, images, labels, refs)
       out[arm].append({'fold': fold, 'classifier': name, 'per_class': per_class})
-      if fold == 0:
+      if fold == min(ctx.folds):
         closest_pairs(ctx.ds, closest_pairs_path(ctx.workdir, arm), per_class, images, labels,
                        ctx.folds[fold][0])
   return summarize_folds(out, ctx.ds.classes)
@@ -75,7 +75,8 @@ def pool_quality(runner: Runner, state, fold: int, images: np.ndarray, labels: n
                  refs: dict | None = None) -> dict:
   """Returns {class: class_quality or {'skipped': why}} of one pool of synthetic images (in
   [0, 1], labels) against the fold's real ROIs, in the features of classifier `state`. refs
-  caches each class's real reference across pools of the same fold and classifier."""
+  caches each class's real reference across pools of the same fold and classifier. Test ROIs
+  of a class beyond the pool's size (a benchmark's large test cohort) are subsampled to it."""
   ctx, ds = runner.ctx, runner.ctx.ds
   refs = {} if refs is None else refs
   train_idx, test_idx = ctx.folds[fold]
@@ -85,6 +86,8 @@ def pool_quality(runner: Runner, state, fold: int, images: np.ndarray, labels: n
   for c, cname in enumerate(ds.classes):
     tr, te = train_idx[ds.labels[train_idx] == c], test_idx[ds.labels[test_idx] == c]
     mine = labels == c
+    if len(te) > mine.sum() > quality.K:   # a large test cohort: a reference of the pool's size
+      te = np.sort(np.random.default_rng([fold, c]).choice(te, int(mine.sum()), replace=False))
     if len(te) <= quality.K or mine.sum() < len(te):
       per_class[cname] = {'skipped': f'{len(te)} test ROIs, {int(mine.sum())} synthetic '
                                      f'images: needs more than {quality.K} and as many'}

@@ -103,7 +103,7 @@ class TrainingSets:
     when a pool is built; rebuilt from the checkpoints if missing)."""
     cfg, out = self.ctx.config, {}
     for kind in [a for a in cfg.arms if a in GAN_ARMS]:
-      for fold in range(context.num_splits(cfg)):
+      for fold in self.ctx.folds:
         path = diversity_path(self.ctx.workdir, kind, fold)
         if not os.path.exists(path):
           self.pool(kind, fold)

@@ -3,6 +3,8 @@ object): config.json, data.json, results.json and the figures beside them."""
 
 from __future__ import annotations
 
+from liverjax.base import provenance
+
 # The paper's effect, classic + DCGAN over classic alone (85.7% - 78.6%): the difference a run of
 # this protocol should be able to see.
 PAPER_EFFECT = 0.071
@@ -43,21 +45,28 @@ def _phantom(data: dict) -> str:
 def header(config: dict, data: dict, results: dict) -> list[str]:
   """Returns the title and the paragraphs on data, protocol and how to read the numbers."""
   folds, seeds = config['folds'], list(config['seeds'])
-  repeats = int(config.get('cv', {}).get('repeats', 1))
-  design = results.get('design', {}).get('description', f'{folds}-fold cross-validation')
+  design = results.get('design') or {'kind': 'cv', 'units': folds,
+                                     'description': f'{folds}-fold cross-validation'}
+  how = (', each replicate a fresh training cohort, all tested on one test cohort'
+         if design['kind'] == 'replicates' else ', grouped by patient')
   interval = next(iter(results['arms'].values()))['interval']
   return ['# liverjax report', '',
           f'Data: `{data["source"]}`, {data["n_images"]} ROIs, classes '
           f'{", ".join(data["classes"])} with counts {data["class_counts"]}, {data["n_groups"]} '
-          f'groups (patients/lesions). {design}, grouped by patient, seeds '
-          f'{seeds}: {len(seeds) * folds * repeats} runs per arm and size.{_fraction(data)}'
+          f'groups (patients/lesions). {design["description"]}{how}, seeds '
+          f'{seeds}: {len(seeds) * design["units"]} runs per arm and size.{_fraction(data)}'
           f'{_phantom(data)} Config: '
-          '`config.json` in this folder.', '',
+          '`config.json` in this folder.' + _provenance(results), '',
           f'Numbers are percentages: {interval} (the seeds of a split share its test ROIs, so '
           'splits, not runs, are the units; the interval stays inside [0, 100]). '
           'The paper\'s headline *specificity* (88.4% classic, 92.4% DCGAN) is the **macro** '
           'average; its headline *sensitivity* equals accuracy, i.e. the **micro** average. '
           + _selection(results), '']
+
+
+def _provenance(results: dict) -> str:
+  p = results.get('provenance')
+  return f' Produced by {provenance.one_line(p)}.' if p else ''
 
 
 def _selection(results: dict) -> str:
@@ -92,7 +101,10 @@ def arms(results: dict) -> list[str]:
                                    ['folds x seeds'], rows)
   if results.get('paired_accuracy'):
     lines += ['## Paired comparisons (accuracy, unit by unit, seeds averaged within units)', '']
-    rows = [[k.replace('_vs_', ' vs '), f'{100 * p["mean_diff"]:+.1f} '
+    primary = results.get('primary')
+    label = lambda k: k.replace('_vs_', ' vs ') + (
+        '' if not primary else ' (primary)' if k == primary else ' (secondary)')
+    rows = [[label(k), f'{100 * p["mean_diff"]:+.1f} '
              f'[{100 * p["ci95"][0]:+.1f}, {100 * p["ci95"][1]:+.1f}]', _p(p, 'p_ttest'),
              _p(p, 'p_permutation'),
              'n/a' if p.get('mde') is None else f'{100 * p["mde"]:.1f}', str(p['n'])]

@@ -36,7 +36,7 @@ def _experiment(workdir: str, config: ml_collections.ConfigDict, arm: str | None
   sets = TrainingSets(ctx)
   real = [], [], []
   fake = [], [], []
-  for fold, (_, test_idx) in enumerate(ctx.folds):
+  for fold, (_, test_idx) in ctx.folds.items():
     real[0].append(ctx.ds.images[test_idx])
     real[1].append(ctx.ds.labels[test_idx])
     real[2].extend(f'ROI {i} (fold {fold} test set)' for i in test_idx)
