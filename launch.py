@@ -11,7 +11,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from liverjax import report
-from liverjax.base import cli, errors
+from liverjax.base import cli, errors, workdir as wd
 from liverjax.experiment import classifier_job, curve_job, gan_job
 from liverjax.report import curve as curve_report
 
@@ -33,7 +33,13 @@ def run(config, workdir: str) -> int:
 
 def run_job(config, workdir: str) -> None:
   """Runs the job config describes (an experiment, a GAN job or a learning curve), writes its
-  report and prints its outcome; raises a LiverjaxError if it is refused."""
+  report and prints its outcome, holding the workdir's lock; raises a LiverjaxError if it is
+  refused (another live writer of the workdir included)."""
+  with wd.locked(workdir):
+    _run_job(config, workdir)
+
+
+def _run_job(config, workdir: str) -> None:
   job = config.get('job', 'classifier')
   if job == 'gan':
     summary = gan_job.run(config, workdir)

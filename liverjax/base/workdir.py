@@ -8,9 +8,13 @@ to a temp file and renamed into place. Checkpoints: :mod:`liverjax.base.checkpoi
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
+import time
 from typing import Any
 
 import jax
@@ -96,7 +100,7 @@ def check_config(workdir: str, config_dict: dict, overwrite: bool) -> None:
                          ' use another --workdir or pass --config.overwrite=True')
     if not is_writer():
       return
-    for name in os.listdir(workdir):
+    for name in set(os.listdir(workdir)) - {LOCK_FILE}:   # the lock stays: it is held
       p = os.path.join(workdir, name)
       if os.path.isdir(p) and not os.path.islink(p):
         shutil.rmtree(p)
@@ -135,3 +139,39 @@ class ScalarWriter:
     if self._writer is not None:
       self._writer.close()
       self._writer = None
+
+
+LOCK_FILE = '.lock'
+
+
+@contextlib.contextmanager
+def locked(workdir: str):
+  """Holds the workdir's writer lock while a command writes it: process 0 of a job takes it (the
+  job's other processes write nothing, so they pass). A second live writer is refused with a
+  WorkdirError naming the holder (host, pid, start time) before it writes anything; a holder
+  that was killed leaves no lock behind (the kernel drops its flock). Readers never take it.
+  The lock is an flock on WORKDIR/.lock: it holds between processes of one machine's file
+  system, not across hosts on a network file system."""
+  if not is_writer():
+    yield
+    return
+  os.makedirs(workdir, exist_ok=True)
+  f = open(os.path.join(workdir, LOCK_FILE), 'a+')
+  try:
+    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+  except BlockingIOError:
+    f.seek(0)
+    holder = f.read().strip() or 'another process'
+    f.close()
+    raise WorkdirError(f'{workdir} is being written by {holder}; wait for it to finish or use '
+                       'another --workdir') from None
+  f.seek(0)
+  f.truncate()
+  f.write(f'{socket.gethostname()} pid {os.getpid()} since '
+          f'{time.strftime("%Y-%m-%d %H:%M:%S %Z")}\n')
+  f.flush()
+  try:
+    yield
+  finally:
+    fcntl.flock(f, fcntl.LOCK_UN)
+    f.close()

@@ -3,7 +3,7 @@
 from absl import flags
 
 from liverjax import report
-from liverjax.base import cli
+from liverjax.base import cli, workdir as wd
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experiment.')
@@ -11,7 +11,8 @@ flags.DEFINE_string('workdir', None, 'Workdir of a finished classifier experimen
 
 def main(argv):
   del argv
-  path = report.write(FLAGS.workdir)
+  with wd.locked(FLAGS.workdir):
+    path = report.write(FLAGS.workdir)
   print(f'report: {path} and {path[:-3]}.html')
 
 

@@ -124,6 +124,11 @@ def run(workdir: str, rois: int, check_rois: int, max_epochs: int, patience: int
 
 def main(argv):
   del argv
+  with wd.locked(FLAGS.workdir):   # the one writer of this workdir
+    _main()
+
+
+def _main():
   logging.getLogger().setLevel(logging.INFO)
   out = run(FLAGS.workdir, FLAGS.rois, FLAGS.check_rois, FLAGS.max_epochs, FLAGS.patience)
   for n, r in out['per_n'].items():

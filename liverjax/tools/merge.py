@@ -127,8 +127,9 @@ def main(argv):
   if not paths:
     raise errors.ConfigError('name the parts: python -m liverjax.tools.merge --workdir=OUT PART '
                              '[PART ...]')
-  results = merge(FLAGS.workdir, paths)
-  report.write(FLAGS.workdir)
+  with wd.locked(FLAGS.workdir):
+    results = merge(FLAGS.workdir, paths)
+    report.write(FLAGS.workdir)
   p = results['paired_accuracy'].get(results.get('primary', ''), None)
   print(f'{len(paths)} parts, {results["design"]["units"]} replicates -> {FLAGS.workdir}')
   if p:

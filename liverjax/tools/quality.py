@@ -115,6 +115,11 @@ def import_samples(samples: str, config, workdir: str) -> None:
 
 def main(argv):
   del argv
+  with wd.locked(FLAGS.workdir):   # the one writer of this workdir
+    _main()
+
+
+def _main():
   if FLAGS.samples:
     if FLAGS.config is None or FLAGS.config.get('job') != 'gan':
       raise errors.ConfigError('--samples needs --config, a GAN job config naming the real '

@@ -11,7 +11,7 @@ import jax
 import numpy as np
 from absl import flags
 
-from liverjax.base import cli, grid
+from liverjax.base import cli, grid, workdir as wd
 from liverjax.experiment import gan_job, gan_trainer
 from liverjax.steps import gan
 
@@ -42,6 +42,11 @@ def generate(workdir: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarra
 
 def main(argv):
   del argv
+  with wd.locked(FLAGS.workdir):   # the one writer of this workdir
+    _main()
+
+
+def _main():
   out = FLAGS.out or os.path.join(FLAGS.workdir, 'generated')
   images, labels, classes = generate(FLAGS.workdir, FLAGS.n, FLAGS.seed)
   os.makedirs(out, exist_ok=True)

@@ -51,14 +51,18 @@ def main(argv):
   command, workdir = argv[1], FLAGS.workdir
   db_path = store.path(workdir)
   if command == 'create':
+    from liverjax.base import workdir as wd
     from liverjax.tools.turing import study   # restores GANs: imports JAX
-    study.create(workdir, FLAGS.n_real, FLAGS.n_synthetic, FLAGS.classes or None,
-                 FLAGS.readers, FLAGS.arm, FLAGS.seed, FLAGS.allow_changes)
+    with wd.locked(workdir):
+      study.create(workdir, FLAGS.n_real, FLAGS.n_synthetic, FLAGS.classes or None,
+                   FLAGS.readers, FLAGS.arm, FLAGS.seed, FLAGS.allow_changes)
     print(f'study: {db_path}')
   elif not os.path.exists(db_path):
     raise errors.WorkdirError(f'{db_path}: no study; run `create` first')
   if command == 'report':
-    stats = results.report(workdir)
+    from liverjax.base import workdir as wd
+    with wd.locked(workdir):   # serving readers write only their answers (SQLite locks those)
+      stats = results.report(workdir)
     print(f'{len(stats["readers"])} reader(s), {stats["pooled"].get("n", 0)} answers -> '
           f'{workdir}/turing/turing.md, turing.json')
     return
