@@ -58,3 +58,20 @@ def test_a_process_that_is_not_the_writer_passes(monkeypatch, tmp_path):
   finally:
     holder.kill()
     holder.wait()
+
+
+def test_provenance_names_the_cpu_and_a_resume_elsewhere_warns(tmp_path, caplog):
+  import json
+  from liverjax.base import provenance
+  p = provenance.collect()
+  assert p['cpu']['isa'] and p['versions']['jax'] and p['backend'] == 'cpu'
+  assert 'jax ' in provenance.one_line(p) and p['cpu']['model'] in provenance.one_line(p)
+  first = provenance.record_launch(str(tmp_path))
+  assert 'earlier' not in first and not caplog.records
+  launches = json.load(open(tmp_path / 'provenance.json'))
+  launches[0]['cpu']['isa'] = ['AVX2']                       # as if started on an AVX2-only CPU
+  json.dump(launches, open(tmp_path / 'provenance.json', 'w'))
+  again = provenance.record_launch(str(tmp_path))
+  assert again['earlier'] and len(caplog.records) == 1
+  assert "cpu.isa ['AVX2'] -> " in caplog.records[0].getMessage()
+  assert len(json.load(open(tmp_path / 'provenance.json'))) == 2   # both launches kept

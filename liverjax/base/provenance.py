@@ -8,11 +8,14 @@ result says what produced it, and parts of one benchmark are merged only from on
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 import platform
 import subprocess
 
 import jax
+
+from liverjax.base import workdir as wd
 
 # The vector instruction sets that change XLA's CPU kernels, by /proc/cpuinfo flag.
 ISA_FLAGS = (('amx_tile', 'AMX'), ('avx512f', 'AVX-512'), ('avx2', 'AVX2'))
@@ -70,3 +73,35 @@ def one_line(p: dict) -> str:
           f', jax {p["versions"].get("jax")}, {p["backend"]} ({p["device_kind"]}, '
           f'{p["devices"]} device(s), {p["processes"]} process(es)), CPU {p["cpu"]["model"]} '
           f'({isa})')
+
+
+# What may change the last bits of a result when a run resumes elsewhere.
+KIND_KEYS = (('cpu', 'model'), ('cpu', 'isa'), ('versions', 'jax'), ('versions', 'jaxlib'),
+             ('versions', 'flax'), ('backend',), ('device_kind',), ('devices',))
+
+
+def _get(p: dict, path: tuple):
+  for k in path:
+    p = (p or {}).get(k)
+  return p
+
+
+def record_launch(workdir: str) -> dict:
+  """Appends this launch's provenance to WORKDIR/provenance.json (process 0) and returns it,
+  with 'earlier': the earlier launches that differ from it in CPU, libraries or devices. Each
+  such difference is logged as one warning naming both (the run's results may then differ in
+  their last bits from an uninterrupted run's, and GAN training amplifies that)."""
+  path = os.path.join(workdir, 'provenance.json')
+  launches = wd.read_json(path) or []
+  now = collect()
+  earlier = []
+  for old in launches:
+    diff = [('.'.join(k), _get(old, k), _get(now, k)) for k in KIND_KEYS
+            if _get(old, k) != _get(now, k)]
+    if diff:
+      earlier.append(old)
+      logging.warning('%s was started on another machine or library: %s; results may differ in '
+                      'their last bits from an uninterrupted run', workdir,
+                      '; '.join(f'{k} {a} -> {b}' for k, a, b in diff))
+  wd.write_json(path, launches + [now])
+  return dict(now, earlier=earlier) if earlier else now

@@ -28,6 +28,9 @@ Writes to the workdir, for the report (:mod:`liverjax.report`) and any later sta
                            reader study adds turing_test (liverjax.tools.turing)
   turing/                  a reader study, if one was made: study.sqlite, turing.json, turing.md
   timing.json              wall time per stage (not a result: it varies between machines)
+  provenance.json          every launch's commit, libraries, backend and CPU (a resume on another
+                           kind warns); results.json's provenance is the last launch's
+  .lock                    held by the command writing the workdir (base/workdir.locked)
   tensorboard/             training scalars
 """
 
@@ -97,13 +100,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   runner = Runner(ctx)
   runs = context.plan(config)
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
+  launch = provenance.record_launch(workdir)
   write_data(ctx)
   records = train_runs(runner, runs)
   with ctx.stopwatch('summary'):
     results = summary.summarize(records, ctx.ds.classes, config, ctx.design)
     results['data'] = {'source': ctx.ds.source, 'n_images': len(ctx.ds),
                        'class_counts': ctx.ds.class_counts()}
-    results['provenance'] = provenance.collect()
+    results['provenance'] = launch
     diversity = runner.sets.gan_diversity()
     if diversity:
       results['gan_diversity'] = diversity

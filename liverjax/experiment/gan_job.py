@@ -11,7 +11,8 @@ workdir:
   samples/<class>.png                    grid from fixed noise (comparable across runs and epochs)
   samples/real_<class>.png               real ROIs of that class, for comparison
   samples.npz                            images (N, 64, 64, 1) in [0, 1], labels, classes
-  gan_summary.json                       models, classes, sample diversity and grid checks
+  gan_summary.json                       models, classes, sample diversity and grid checks,
+                                         provenance (also every launch's: provenance.json)
 
 A NaN or inf loss stops training with :class:`~liverjax.base.errors.GANDivergedError`; the last
 good checkpoint stays.
@@ -28,6 +29,7 @@ import tqdm
 
 from liverjax.base import checkpoints, errors, timing, workdir as wd
 from liverjax.base import mesh as mesh_lib
+from liverjax.base import provenance
 from liverjax.datasets import sources, splits
 from liverjax.experiment import builders, gan_trainer
 from liverjax.steps import gan
@@ -52,6 +54,7 @@ def run(config, workdir: str) -> dict:
   setup = builders.make_gan_setup(gcfg, len(ds.classes))
   mesh_lib.check_batch_size(gcfg.batch_size, mesh)
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
+  launch = provenance.record_launch(workdir)
   writer = wd.ScalarWriter(os.path.join(workdir, 'tensorboard'))
   trainer = gan_trainer.GANTrainer(setup, gcfg, mesh, writer, tuple(config.augment.scale_range),
                        config.augment.shift_cap_px)
@@ -74,7 +77,8 @@ def run(config, workdir: str) -> dict:
              'sample_std_per_class': {ds.classes[c]: float(images[labels == c].std(0).mean())
                                       for c in np.unique(labels)},
              'diversity': diversity,
-             'collapsed': sorted(c for c, d in diversity.items() if d['collapsed'])}
+             'collapsed': sorted(c for c, d in diversity.items() if d['collapsed']),
+             'provenance': launch}
   wd.write_json(os.path.join(workdir, 'gan_summary.json'), summary)
   wd.write_json(os.path.join(workdir, 'timing.json'), sw.log())
   return summary
