@@ -43,3 +43,20 @@ def test_a_small_shift_is_seen_with_enough_samples_only():
   assert big['ci95'][0] > 0.5, big
   small = c2st.c2st(rng.normal(size=(20, 8)), rng.normal(size=(20, 8)) + 0.3)
   assert small['ci95'][1] - small['ci95'][0] > 2 * (big['ci95'][1] - big['ci95'][0])
+
+
+def test_too_few_patients_give_a_reason_not_a_nan():
+  """Seven lesions of one class (the real two-class set's tumours): grouped folds cannot hold
+  real and synthetic images on both sides of two folds, and the result says so."""
+  from liverjax.report import quality
+  rng = np.random.default_rng(0)
+  out = c2st.c2st(rng.normal(size=(7, 4)), rng.normal(size=(21, 4)), np.zeros(7, int))
+  assert out['auc'] is None and out['ci95'] is None and '1 patients' in out['why']
+  m = {k: {'synthetic': 0.5, 'real': 0.5} for k in ('fd', 'kid', 'precision', 'recall', 'density',
+                                                    'coverage', 'memorised_pixels',
+                                                    'memorised_features')}
+  m['c2st'] = {'synthetic': None, 'real': None, 'why': out['why']}
+  text = '\n'.join(quality.synthetic_quality({'synthetic_quality': {'dcgan': {'per_class': {
+      'tumour': m}}}}))
+  assert 'nan' not in text.lower() and 'n/a* (n/a*)' in text
+  assert f'- n/a*: dcgan/tumour C2ST: {out["why"]}.' in text

@@ -220,6 +220,8 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   results = classifier_job.train_and_evaluate(config, str(tmp_path))
   report.write(str(tmp_path))
   _check_schema(results, ('none', 'classic', 'dcgan'), ('cyst', 'metastasis', 'hemangioma'))
+  for name in ('results.json', 'report.md'):   # no bare nan: a missing figure says why
+    assert 'nan' not in (tmp_path / name).read_text().lower().replace('nanmean', ''), name
   assert set(results['arms']['dcgan']['sweep']) == {'8', '16'}
   assert set(results['paired_accuracy']) == {'classic_vs_none', 'dcgan_vs_none',
                                              'dcgan_vs_classic'}

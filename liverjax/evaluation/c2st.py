@@ -26,8 +26,8 @@ from sklearn.model_selection import StratifiedGroupKFold
 def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> dict:
   """Returns {'auc', 'ci95', 'n_real', 'n_synthetic', 'folds', 'roc'} of telling synthetic (M, D) from
   real (N, D) feature vectors, scored out of fold (folds whose held-out part lacks one side are
-  left out; with fewer than two left, auc is NaN and the interval [0, 1]). real_groups (N,): ROIs of one group (patient)
-  stay in one fold; each synthetic image is its own group."""
+  left out; with fewer than two left, auc and ci95 are None and 'why' says so). real_groups
+  (N,): ROIs of one group (patient) stay in one fold; each synthetic image is its own group."""
   real, synthetic = np.asarray(real, np.float64), np.asarray(synthetic, np.float64)
   n, m = len(real), len(synthetic)
   x = np.concatenate([real, synthetic])
@@ -46,8 +46,11 @@ def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> di
     scores[test] = model.predict_proba(x[test])[:, 1]
     aucs.append(float(roc_auc_score(y[test], scores[test])))
   if len(aucs) < 2:
-    return {'auc': float('nan'), 'ci95': [0.0, 1.0], 'fold_aucs': aucs, 'n_real': n,
-            'n_synthetic': m, 'folds': len(aucs), 'roc': None}
+    n_groups = len(np.unique(groups[:n]))
+    return {'auc': None, 'ci95': None, 'fold_aucs': aucs, 'n_real': n, 'n_synthetic': m,
+            'folds': len(aucs), 'roc': None,
+            'why': f'{n} real ROIs of {n_groups} patients: only {len(aucs)} of {folds} folds held '
+                   'real and synthetic images on both sides; C2ST needs 2 (about 2 x 5 patients)'}
   folds = len(aucs)
   mean = float(np.mean(aucs))
   half = float(scipy.stats.t.ppf(0.975, folds - 1) * np.std(aucs, ddof=1) / np.sqrt(folds))

@@ -108,6 +108,8 @@ def class_quality(train_f, test_f, syn_f, train_px, test_px, syn_px, key: jax.Ar
   # subset, and AUC does not depend on the classes' proportions
   few = np.asarray(jax.random.permutation(k_c2st, n_syn))[:3 * n_test]
   syn_c2st = c2st_lib.c2st(test_f, syn_f[few], test_groups)
-  out['c2st'] = {'synthetic': {k: syn_c2st[k] for k in ('auc', 'ci95', 'n_synthetic', 'roc')},
-                 'real': {k: ref['c2st'][k] for k in ('auc', 'ci95', 'roc')}}
+  out['c2st'] = {'synthetic': {k: syn_c2st.get(k) for k in ('auc', 'ci95', 'n_synthetic', 'roc',
+                                                            'why') if k in syn_c2st},
+                 'real': {k: ref['c2st'].get(k) for k in ('auc', 'ci95', 'roc', 'why')
+                          if k in ref['c2st']}}
   return out

@@ -124,6 +124,12 @@ def closest_pairs(ds, path, per_class, images, labels, train_idx) -> None:
     grid.save_grid(path, np.concatenate(rows), ncol=8, scale=2)
 
 
+def _mean_auc(sides: list[dict]) -> float | None:
+  """Returns the mean C2ST AUC over the folds that could score one (None if none could)."""
+  aucs = [s['auc'] for s in sides if s.get('auc') is not None]
+  return float(np.mean(aucs)) if aucs else None
+
+
 def _mean_roc(curves: list) -> dict | None:
   """Returns the C2ST ROC curves of the folds averaged (TPR at each FPR), or None."""
   curves = [c for c in curves if c]
@@ -145,10 +151,15 @@ def _mean_over_folds(folds: list[dict], classes) -> dict:
       row[f'memorised_{space}'] = {
           'synthetic': float(np.mean([p['memorisation'][space]['synthetic'] for p in per])),
           'real': 0.05}
-    row['c2st'] = {'synthetic': float(np.mean([p['c2st']['synthetic']['auc'] for p in per])),
-                   'real': float(np.mean([p['c2st']['real']['auc'] for p in per])),
-                   'fold_ci95': [p['c2st']['synthetic']['ci95'] for p in per],
-                   'roc': {side: _mean_roc([p['c2st'][side].get('roc') for p in per])
-                           for side in ('synthetic', 'real')}}
+    row['c2st'] = {side: _mean_auc([p['c2st'][side] for p in per])
+                   for side in ('synthetic', 'real')}
+    row['c2st'] |= {
+                    'fold_ci95': [p['c2st']['synthetic']['ci95'] for p in per],
+                    'roc': {side: _mean_roc([p['c2st'][side].get('roc') for p in per])
+                            for side in ('synthetic', 'real')}}
+    whys = [p['c2st'][s]['why'] for p in per for s in ('synthetic', 'real')
+            if p['c2st'][s].get('why')]
+    if any(row['c2st'][s] is None for s in ('synthetic', 'real')):
+      row['c2st']['why'] = whys[0]
     out[cname] = row
   return out

@@ -72,7 +72,8 @@ def tstr(results: dict) -> list[str]:
 
 
 def _cell(m: dict, pct: bool = False, fmt: str = '.3g') -> str:
-  f = (lambda v: f'{100 * v:.0f}%') if pct else (lambda v: f'{v:{fmt}}')
+  f = (lambda v: 'n/a*' if v is None else f'{100 * v:.0f}%') if pct else (
+      lambda v: 'n/a*' if v is None else f'{v:{fmt}}')
   return f'{f(m["synthetic"])} ({f(m["real"])})'
 
 
@@ -82,9 +83,11 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
   q = results.get('synthetic_quality')
   if not q:
     return []
-  rows, better, few = [], [], []
+  rows, better, few, missing = [], [], [], []
   for arm, r in q.items():
     for cname, m in r['per_class'].items():
+      if m['c2st'].get('why'):
+        missing.append(f'- n/a*: {arm}/{cname} C2ST: {m["c2st"]["why"]}.')
       if m['recall']['synthetic'] < RECALL_SHARE * m['recall']['real']:
         few.append(f'{arm}/{cname}')
       rows.append([arm, cname, _cell(m['fd']), _cell(m['kid'])] +
@@ -109,6 +112,8 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
            'little power, per-fold intervals in results.json).', '']
   lines += table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
                    'memorised (px)', 'memorised (feat.)', 'C2ST AUC'], rows)
+  if missing:
+    lines += missing + ['']
   if few:
     lines += [f'**Warning: {", ".join(few)} reach less than {RECALL_SHARE:.0%} of their real '
               'reference\'s recall**: in the classifier\'s features they cover few of the '
