@@ -112,6 +112,36 @@ def test_dicom_without_rescale_tags_or_with_two_series(tmp_path):
     volumes.read_volume(str(tmp_path / 'two'), dicom_series='1.2.3')
 
 
+def test_an_odd_dicom_slice_and_a_mirrored_nifti_mask_are_named(tmp_path, caplog):
+  """Built as a scanner or a tool writes them: one slice of another size is named with both
+  sizes; a mask whose affine mirrors the volume's (same shape and world box, x negated: a common
+  export bug) is refused naming both orientations, and reoriented only when asked."""
+  import nibabel as nib
+  import pydicom
+  vol, mask, _ = synthetic_ct()
+  write_dicom_series(str(tmp_path / 'd'), vol[:5])
+  name = sorted(os.listdir(tmp_path / 'd'))[2]
+  ds = pydicom.dcmread(tmp_path / 'd' / name)
+  small = (np.rint(vol[0, :64, :80]) + 1024).astype(np.int16)
+  ds.Rows, ds.Columns = small.shape
+  ds.PixelData = small.tobytes()
+  ds.save_as(tmp_path / 'd' / name, enforce_file_format=True)
+  with pytest.raises(errors.DataError) as refused:
+    volumes.read_volume(str(tmp_path / 'd'))
+  assert str(refused.value).startswith(str(tmp_path / 'd' / name))
+  assert '80 x 64 pixels in a series of 96 x 96 (4 of 5 slices)' in str(refused.value)
+  write_nifti(str(tmp_path / 'v.nii.gz'), vol)
+  mirrored = np.diag([-SPACING[2], SPACING[1], SPACING[0], 1.0])
+  mirrored[0, 3] = (vol.shape[2] - 1) * SPACING[2]            # the same world box, x negated
+  nib.save(nib.Nifti1Image(np.ascontiguousarray(mask.transpose(2, 1, 0)), mirrored),
+           str(tmp_path / 'm.nii.gz'))
+  pair = [str(tmp_path / 'v.nii.gz')], [str(tmp_path / 'm.nii.gz')]
+  with pytest.raises(errors.DataError, match='m.nii.gz: stored as LAS, its volume .* as RAS'):
+    ct.extract_volumes(*pair)
+  assert len(ct.extract_volumes(*pair, reorient_mask=True).images) > 0
+  assert any('reoriented in world space' in r.getMessage() for r in caplog.records)
+
+
 def test_nifti_in_another_orientation_reads_as_axial(tmp_path):
   """The same volume stored LPS (x and y flipped) and with its axes stored (z, y, x) reads back
   as the RAS-stored one: reoriented to the canonical orientation before slicing."""

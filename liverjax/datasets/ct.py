@@ -210,11 +210,22 @@ def _normal_patches(volume, mask, lesion_any, spacing, patient, liver_label, n, 
   return out
 
 
-def _check_aligned(volume: str, mask: str) -> None:
+def _check_aligned(volume: str, mask: str, reorient_mask: bool = False) -> None:
   """Raises DataError if a NIfTI mask's voxels do not sit where its NIfTI volume's do (same
-  shape, another affine: ROIs would be cut from misaligned masks)."""
+  shape, another affine: ROIs would be cut from misaligned masks), or if its stored orientation
+  differs from the volume's (one axis mirrored, say): a mask saved with a wrong affine is a
+  common export bug, and reorienting it in world space would move every ROI. reorient_mask
+  trusts both affines (a warning instead)."""
   if not all(volume_files.is_nifti(p) for p in (volume, mask)):
     return
+  a_codes, b_codes = (volume_files.nifti_orientation(p) for p in (volume, mask))
+  if a_codes != b_codes:
+    if not reorient_mask:
+      raise DataError(f'{mask}: stored as {b_codes}, its volume {volume} as {a_codes} (an axis '
+                      'mirrored): a mask exported with a wrong affine would move every ROI; if '
+                      'both affines are right, pass --reorient_mask')
+    logging.warning('%s: stored as %s, its volume as %s; reoriented in world space '
+                    '(--reorient_mask)', mask, b_codes, a_codes)
   a, b = volume_files.nifti_affine(volume), volume_files.nifti_affine(mask)
   if not np.allclose(a, b, rtol=1e-5, atol=1e-3):
     raise DataError(f'{mask}: its affine differs from {volume}\'s by up to '
@@ -222,7 +233,8 @@ def _check_aligned(volume: str, mask: str) -> None:
 
 
 def extract_volumes(volumes, masks, *, spacing=None, class_table: str = '', seed: int = 0,
-                    dicom_rescale=None, dicom_series: str | None = None, **kw) -> ROISet:
+                    dicom_rescale=None, dicom_series: str | None = None,
+                    reorient_mask: bool = False, **kw) -> ROISet:
   """Reads each (volume, mask) pair and returns all their ROIs (kw: see :func:`extract`;
   spacing: (z, y, x) mm for volumes that store none; dicom_*: see
   :func:`liverjax.datasets.volumes.read_volume`)."""
@@ -242,7 +254,7 @@ def extract_volumes(volumes, masks, *, spacing=None, class_table: str = '', seed
   for i, (vpath, mpath) in enumerate(zip(volumes, masks)):
     vol, sp = read_volume(vpath, dicom_rescale, dicom_series)
     mask, _ = read_volume(mpath)
-    _check_aligned(vpath, mpath)
+    _check_aligned(vpath, mpath, reorient_mask)
     if spacing is None and sp is None:
       logging.warning('%s: voxel spacing unknown; assuming 1 mm (pass spacing)', vpath)
     rois.extend(extract(vol, mask, spacing or sp, patient=patients[i],

@@ -44,9 +44,13 @@ def read_series(folder: str, rescale=None, series: str | None = None):
       slope, intercept = 1.0, 0.0
     out.append((ds, pixels * float(slope) + float(intercept), path))
   slices = out
-  shapes = {s[1].shape for s in slices}
-  if len(shapes) > 1:
-    raise DataError(f'{folder}: slices differ in size {sorted(shapes)}')
+  shapes = [s[1].shape for s in slices]
+  common = max(set(shapes), key=shapes.count)
+  odd = next((s for s in slices if s[1].shape != common), None)
+  if odd is not None:
+    raise DataError(f'{odd[2]}: a slice of {odd[1].shape[1]} x {odd[1].shape[0]} pixels in a '
+                    f'series of {common[1]} x {common[0]} ({shapes.count(common)} of '
+                    f'{len(shapes)} slices)')
   ds0 = slices[0][0]
   orient = getattr(ds0, 'ImageOrientationPatient', None)
   if orient is not None and all(getattr(s[0], 'ImagePositionPatient', None) is not None

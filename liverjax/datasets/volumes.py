@@ -63,6 +63,13 @@ def nifti_affine(path: str) -> np.ndarray:
     return nib.as_closest_canonical(nib.load(path)).affine
 
 
+def nifti_orientation(path: str) -> str:
+  """Returns the axis codes of a NIfTI file's stored orientation (e.g. 'RAS', 'LPS')."""
+  import nibabel as nib
+  with reading(path):
+    return ''.join(nib.aff2axcodes(nib.load(path).affine))
+
+
 def default_max_bytes() -> int:
   """Returns the largest volume read, in bytes of float32: $LIVERJAX_MAX_VOLUME_GB GiB if set,
   else half the machine's memory."""

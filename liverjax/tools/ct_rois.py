@@ -41,6 +41,8 @@ flags.DEFINE_list('dicom_rescale', None, 'slope,intercept for DICOM CT slices th
                   'RescaleSlope/RescaleIntercept (refused without it).')
 flags.DEFINE_string('dicom_series', None, 'SeriesInstanceUID to read from a DICOM folder that '
                     'holds several series (refused without it).')
+flags.DEFINE_bool('reorient_mask', False, 'NIfTI: accept a mask stored in another orientation '
+                  'than its volume (both affines trusted); refused by default.')
 flags.DEFINE_enum('group_by', 'patient', ['patient', 'lesion'], 'Cross-validation groups.')
 flags.DEFINE_integer('seed', 0, 'Seed for placing normal patches.')
 flags.DEFINE_bool('overwrite', False, 'Replace an existing output.')
@@ -72,7 +74,7 @@ def main(argv):
       window_hu=tuple(float(v) for v in FLAGS.window),
       normal_per_volume=FLAGS.normal_per_volume, normal_class=FLAGS.normal_class,
       seed=FLAGS.seed, dicom_rescale=_floats('dicom_rescale', FLAGS.dicom_rescale, 2),
-      dicom_series=FLAGS.dicom_series)
+      dicom_series=FLAGS.dicom_series, reorient_mask=FLAGS.reorient_mask)
   ds = roi_sets.to_dataset(rois, FLAGS.group_by)
   roi_sets.save(rois, ds, FLAGS.out, overwrite=FLAGS.overwrite)
   print(f'{len(ds)} ROIs, classes {dict(zip(ds.classes, ds.class_counts()))}, '
