@@ -71,8 +71,7 @@ def main(argv):
     import jax
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')   # CPU processes talk via gloo
     jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  logging.getLogger().setLevel(logging.INFO)
-  logging.getLogger('absl').setLevel(logging.WARNING)   # orbax logs every file op at INFO
+  logging.getLogger().setLevel(logging.INFO)   # liverjax's own lines; libraries': cli.run
   config = FLAGS.config
   try:
     config.keys()           # a config file that failed to load fails on first use

@@ -73,3 +73,30 @@ def test_commands_refuse_in_one_line(tmp_path, args, message):
   err = [ln for ln in proc.stderr.splitlines() if ln.startswith('error: ')]
   assert proc.returncode == 2 and len(err) == 1 and message in err[0], proc.stderr
   assert 'Traceback' not in proc.stderr, proc.stderr
+
+
+QUIET = """
+import logging
+import jax
+from liverjax.base import cli
+def main(argv):
+  jax.devices()                                   # jax probes its backends (a TPU line at INFO)
+  logging.getLogger('orbax').info('orbax file operation')
+  logging.warning('the user needs this')
+cli.run(main)
+"""
+
+
+def test_commands_print_no_library_info_lines_unless_asked(tmp_path):
+  import subprocess
+  import sys
+  script = tmp_path / 'quiet.py'
+  script.write_text(QUIET)
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  env = dict(os.environ, PYTHONPATH=root)
+  quiet = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env)
+  assert quiet.returncode == 0 and 'the user needs this' in quiet.stderr
+  assert 'orbax file operation' not in quiet.stderr, quiet.stderr
+  loud = subprocess.run([sys.executable, str(script), '--verbosity=0'], capture_output=True,
+                        text=True, env=env)
+  assert 'orbax file operation' in loud.stderr, loud.stderr

@@ -7,6 +7,7 @@ code 2; anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Callable, NoReturn
 
@@ -52,7 +53,24 @@ def parse_flags(argv: list[str]) -> list[str]:
     refuse(str(e) or type(e).__name__)
 
 
+# The libraries whose INFO lines (orbax's every file operation, jax's backend probing) drown the
+# user's own messages; shown again with --verbosity.
+LIBRARY_LOGGERS = ('absl', 'jax', 'orbax', 'etils', 'tensorstore', 'tensorflow', 'matplotlib',
+                   'PIL', 'h5py')
+
+
+def quiet_libraries() -> None:
+  """Raises the libraries' loggers to WARNING unless --verbosity was given."""
+  if 'verbosity' in flags.FLAGS and flags.FLAGS['verbosity'].present:
+    return
+  for name in LIBRARY_LOGGERS:
+    logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def run(main: Callable[[list[str]], object]) -> None:
-  """Runs main(argv) as absl's app.run does, with :func:`parse_flags`; exits with
-  :func:`exit_code`'s code."""
-  app.run(lambda argv: exit_code(main, argv), flags_parser=parse_flags)
+  """Runs main(argv) as absl's app.run does, with :func:`parse_flags` and
+  :func:`quiet_libraries`; exits with :func:`exit_code`'s code."""
+  def quiet_main(argv):
+    quiet_libraries()
+    return exit_code(main, argv)
+  app.run(quiet_main, flags_parser=parse_flags)
