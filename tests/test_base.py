@@ -72,3 +72,19 @@ def test_the_best_size_is_the_one_with_the_best_mean_accuracy():
                         inference.Design.cv(3, 1, 0.5))['arms']['classic']
   assert arm['size'] == 128 and arm['accuracy']['mean'] == pytest.approx(0.8)
   assert sorted(arm['sweep']) == ['128', '256', '64']
+
+
+def test_nested_stopwatch_stages_add_up_to_the_total(monkeypatch):
+  """A stage inside another (GANs trained while the summary builds a pool) counts once: 'other'
+  is never negative."""
+  from liverjax.base import timing
+  clock = iter([0.0, 1.0, 2.0, 5.0, 6.0, 7.0])   # t0, outer in, inner in, inner out, outer out, end
+  monkeypatch.setattr(timing.time, 'perf_counter', lambda: next(clock))
+  sw = timing.Stopwatch()
+  with sw('summary'):
+    with sw('GAN training'):
+      pass
+  s = sw.summary()
+  sw.compiles.close()
+  assert s['stages_s'] == {'GAN training': 3.0, 'summary': 2.0}
+  assert s['total_s'] == 7.0 and s['other_s'] == 2.0

@@ -49,20 +49,28 @@ class CompileCounter:
 
 
 class Stopwatch:
-  """Accumulates wall seconds per named stage, in first-use order."""
+  """Accumulates wall seconds per named stage, in first-use order. Stages may nest (GANs trained
+  while the summary builds a pool): a stage's seconds exclude those of the stages inside it, so
+  the stages and 'other' add up to the total."""
 
   def __init__(self):
     self.stages: dict[str, float] = collections.OrderedDict()
     self.t0 = time.perf_counter()
     self.compiles = CompileCounter()
+    self._inner = []   # per open stage: seconds spent in the stages nested inside it
 
   @contextlib.contextmanager
   def __call__(self, stage: str):
     t = time.perf_counter()
+    self._inner.append(0.0)
     try:
       yield
     finally:
-      self.stages[stage] = self.stages.get(stage, 0.0) + time.perf_counter() - t
+      elapsed = time.perf_counter() - t
+      inner = self._inner.pop()
+      self.stages[stage] = self.stages.get(stage, 0.0) + elapsed - inner
+      if self._inner:
+        self._inner[-1] += elapsed
 
   def summary(self) -> dict:
     """Returns {'total_s', 'stages_s': {stage: s}, 'other_s', 'compile_s', 'compiles'}."""
