@@ -24,6 +24,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.num_devices = 0              # 0 = all devices; the mesh is 1-D ('data',)
   c.overwrite = False            # True: empty a workdir that holds another config's run first
   c.progress = True              # progress bars on stderr
+  c.estimate = True              # before training: the plan and its time from timed steps
 
   c.data = ml_collections.ConfigDict()
   c.data.source = 'phantom'      # phantom | folder | npz | tfds

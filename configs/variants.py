@@ -8,6 +8,7 @@ chosen on the reported phantom seed 0.
 
 # ---- :smoke: seconds, for tests only ----------------------------------------------------------
 SMOKE = {                          # every experiment: a tiny phantom and classifier
+    'estimate': False,             # (timing steps would take longer than the smoke job's)
     'data.phantom.counts': (12, 12, 12),
     'model.features': (4, 8, 8),
     'model.dense': 16,

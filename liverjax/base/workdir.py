@@ -23,7 +23,7 @@ import numpy as np
 from liverjax.base.errors import WorkdirError
 
 # Config keys that may change between a run and its resumption without invalidating it.
-VOLATILE_KEYS = ('overwrite', 'progress')
+VOLATILE_KEYS = ('overwrite', 'progress', 'estimate')
 
 
 def _default(o):

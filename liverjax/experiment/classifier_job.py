@@ -45,7 +45,7 @@ import tqdm
 
 from liverjax.base import grid, provenance, workdir as wd
 from liverjax.datasets import phantom
-from liverjax.experiment import context, features, summary, synthetic_quality
+from liverjax.experiment import context, estimate, features, summary, synthetic_quality
 from liverjax.experiment.runner import Runner
 
 
@@ -102,6 +102,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
   launch = provenance.record_launch(workdir)
   write_data(ctx)
+  if config.get('estimate', True):
+    logging.info('%s', estimate.estimate(ctx, runs))
   records = train_runs(runner, runs)
   with ctx.stopwatch('summary'):
     results = summary.summarize(records, ctx.ds.classes, config, ctx.design)

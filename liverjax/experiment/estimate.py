@@ -1,0 +1,92 @@
+"""The plan of a classifier experiment and an estimate of its wall time, before training starts.
+
+The runs and GANs still to train (finished runs and pools are skipped, as the job skips them),
+their steps, and the seconds one step of each takes on this machine, timed on a few steps after
+one compilation: classifier and GAN steps are most of a job's time (data, evaluation and the
+quality metrics are not counted, nor compilation).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from liverjax.base import provenance
+from liverjax.experiment import context, gan_trainer, training_sets
+from liverjax.experiment.arms import GAN_ARMS
+from liverjax.steps import classifier, epochs, gan
+
+TIMED_STEPS = 5
+
+
+def _seconds_per_step(step, state, batch, steps: int = TIMED_STEPS) -> float:
+  key = jax.random.key(0)
+  state, _ = step(state, batch, key)           # compiles
+  jax.block_until_ready(state)
+  t = time.perf_counter()
+  for i in range(steps):
+    state, _ = step(state, batch, jax.random.fold_in(key, i))
+  jax.block_until_ready(state)
+  return (time.perf_counter() - t) / steps
+
+
+def _batch(batch_size: int, num_classes: int) -> dict:
+  return {'image': jnp.full((batch_size, 64, 64, 1), 0.5, jnp.float32),
+          'label': jnp.arange(batch_size, dtype=jnp.int32) % num_classes}
+
+
+def classifier_step_seconds(ctx: context.Context) -> float:
+  """Returns the seconds of one classifier training step at the config's batch size."""
+  state = classifier.init_state(ctx.model, ctx.tx, jax.random.key(0),
+                                jnp.zeros((64, 64, 1), jnp.float32))
+  step = jax.jit(functools.partial(classifier.train_step, model=ctx.model, tx=ctx.tx))
+  return _seconds_per_step(step, state, _batch(ctx.config.train.batch_size, ctx.num_classes))
+
+
+def gan_step_seconds(ctx: context.Context, kind: str) -> float:
+  """Returns the seconds of one training step of the GAN arm `kind` at its batch size."""
+  setup = ctx.gan_setups[kind]
+  step = jax.jit(functools.partial(gan.train_step, setup=setup))
+  return _seconds_per_step(step, gan.init_state(setup, jax.random.key(0)),
+                           _batch(ctx.config[kind].batch_size, ctx.num_classes))
+
+
+def plan(ctx: context.Context, runs: list[context.Run]) -> dict:
+  """Returns what is left to train: {'runs', 'steps', 'gans': {kind: (models, steps)}}."""
+  todo = [r for r in runs if not os.path.exists(context.record_path(ctx.workdir, r.name))]
+  out = {'runs': len(todo), 'steps': int(sum(np.prod(ctx.schedule(r)) for r in todo)),
+         'gans': {}}
+  for kind in [a for a in ctx.config.arms if a in GAN_ARMS]:
+    folds = sorted({r.fold for r in todo if r.arm == kind} - {
+        f for f in ctx.folds
+        if os.path.exists(training_sets.diversity_path(ctx.workdir, kind, f))})
+    if not folds:
+      continue
+    g = ctx.config[kind]
+    names = gan_trainer.model_names(ctx.gan_setups[kind].kind, ctx.ds.classes)
+    steps = sum(int(np.prod(epochs.schedule(g.augmented_per_class * len(cls), g.batch_size,
+                                            g.epochs, g.max_steps))) for _, cls in names)
+    out['gans'][kind] = (len(names) * len(folds), steps * len(folds))
+  return out
+
+
+def estimate(ctx: context.Context, runs: list[context.Run]) -> str:
+  """Returns the plan and its estimated wall time as one line, timing the steps it needs."""
+  p = plan(ctx, runs)
+  seconds = p['steps'] * classifier_step_seconds(ctx) if p['steps'] else 0.0
+  gans = []
+  for kind, (models, steps) in p['gans'].items():
+    seconds += steps * gan_step_seconds(ctx, kind)
+    gans.append(f'{models} {kind} GANs ({steps:,} steps)')
+  cpu = provenance.cpu()
+  where = (f'this CPU ({cpu["model"]}, {"/".join(cpu["isa"]) or "no AVX2"})'
+           if jax.default_backend() == 'cpu' else f'this {jax.devices()[0].device_kind}')
+  return (f'plan: {p["runs"]} classifier runs ({p["steps"]:,} steps)' +
+          (f', {", ".join(gans)}' if gans else '') +
+          f'; about {seconds / 60:.0f} min of training on {where}, timed on '
+          f'{TIMED_STEPS} steps of each (plus compilation, data and evaluation)')
