@@ -148,15 +148,19 @@ LOCK_FILE = '.lock'
 def locked(workdir: str):
   """Holds the workdir's writer lock while a command writes it: process 0 of a job takes it (the
   job's other processes write nothing, so they pass). A second live writer is refused with a
-  WorkdirError naming the holder (host, pid, start time) before it writes anything; a holder
+  WorkdirError naming the holder (host, pid, start time) before it writes anything (the lock
+  file goes when released, and a workdir the command created and left empty too); a holder
   that was killed leaves no lock behind (the kernel drops its flock). Readers never take it.
   The lock is an flock on WORKDIR/.lock: it holds between processes of one machine's file
   system, not across hosts on a network file system."""
   if not is_writer():
     yield
     return
+  created = not os.path.exists(workdir)
   os.makedirs(workdir, exist_ok=True)
-  f = open(os.path.join(workdir, LOCK_FILE), 'a+')
+  path = os.path.join(workdir, LOCK_FILE)
+  existed = os.path.exists(path)
+  f = open(path, 'a+')
   try:
     fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
   except BlockingIOError:
@@ -173,5 +177,9 @@ def locked(workdir: str):
   try:
     yield
   finally:
+    if not existed:                 # the lock file lives while it is held (or its holder killed)
+      os.remove(path)
+    if created and not os.listdir(workdir):   # refused before writing: leave nothing
+      os.rmdir(workdir)
     fcntl.flock(f, fcntl.LOCK_UN)
     f.close()

@@ -211,21 +211,18 @@ def _normal_patches(volume, mask, lesion_any, spacing, patient, liver_label, n, 
 
 
 def _check_aligned(volume: str, mask: str, reorient_mask: bool = False) -> None:
-  """Raises DataError if a NIfTI mask's voxels do not sit where its NIfTI volume's do (same
-  shape, another affine: ROIs would be cut from misaligned masks), or if its stored orientation
-  differs from the volume's (one axis mirrored, say): a mask saved with a wrong affine is a
-  common export bug, and reorienting it in world space would move every ROI. reorient_mask
-  trusts both affines (a warning instead)."""
+  """Raises DataError if a NIfTI mask's voxels do not sit where its NIfTI volume's do, or if
+  it is stored in another orientation (a mirrored axis: a common export bug; reorient_mask trusts
+  both affines, with a warning)."""
   if not all(volume_files.is_nifti(p) for p in (volume, mask)):
     return
   a_codes, b_codes = (volume_files.nifti_orientation(p) for p in (volume, mask))
   if a_codes != b_codes:
     if not reorient_mask:
-      raise DataError(f'{mask}: stored as {b_codes}, its volume {volume} as {a_codes} (an axis '
-                      'mirrored): a mask exported with a wrong affine would move every ROI; if '
-                      'both affines are right, pass --reorient_mask')
-    logging.warning('%s: stored as %s, its volume as %s; reoriented in world space '
-                    '(--reorient_mask)', mask, b_codes, a_codes)
+      raise DataError(f'{mask}: stored as {b_codes}, its volume {volume} as {a_codes}: a mask '
+                      'exported with a wrong affine would move every ROI (--reorient_mask)')
+    logging.warning('%s: stored as %s, its volume as %s; reoriented (--reorient_mask)', mask,
+                    b_codes, a_codes)
   a, b = volume_files.nifti_affine(volume), volume_files.nifti_affine(mask)
   if not np.allclose(a, b, rtol=1e-5, atol=1e-3):
     raise DataError(f'{mask}: its affine differs from {volume}\'s by up to '
