@@ -15,6 +15,7 @@ from liverjax.experiment.runner import Runner
 
 TSNE_PATH = os.path.join('features', 'tsne.npz')
 SYNTHETIC_PER_CLASS = 60
+REAL_MAX = 600   # real test ROIs at most (a t-SNE of 10,000 would take minutes)
 
 
 def write_tsne_features(runner: Runner, results: dict) -> str | None:
@@ -35,6 +36,8 @@ def write_tsne_features(runner: Runner, results: dict) -> str | None:
   if step is None:
     return None
   test_idx = ctx.folds[first][1]
+  if len(test_idx) > REAL_MAX:   # a benchmark's large test cohort: a t-SNE of a few hundred
+    test_idx = np.sort(np.random.default_rng(0).choice(test_idx, REAL_MAX, replace=False))
   images, labels = [np.asarray(ds.images[test_idx])], [ds.labels[test_idx]]
   source = [np.full(len(test_idx), 'real')]
   for kind in gan_arms:
