@@ -98,7 +98,7 @@ def arms(results: dict) -> list[str]:
           [f"{r['accuracy']['n']} x {len(r['accuracy']['per_run']) // r['accuracy']['n']}"]
           for arm, r in results['arms'].items()]
   lines = ['## Arms', ''] + table(['arm', 'size'] + [label for _, label in METRICS] +
-                                   ['folds x seeds'], rows)
+                                   ['units x seeds'], rows)
   if results.get('paired_accuracy'):
     lines += ['## Paired comparisons (accuracy, unit by unit, seeds averaged within units)', '']
     primary = results.get('primary')
