@@ -67,11 +67,13 @@ def _run_job(config, workdir: str) -> None:
 
 def main(argv):
   del argv
+  logging.getLogger().setLevel(logging.INFO)   # liverjax's own lines; libraries': cli.run
   if FLAGS.multihost:
     import jax
     jax.config.update('jax_cpu_collectives_implementation', 'gloo')   # CPU processes talk via gloo
     jax.distributed.initialize(FLAGS.coordinator_address, FLAGS.num_processes, FLAGS.process_id)
-  logging.getLogger().setLevel(logging.INFO)   # liverjax's own lines; libraries': cli.run
+    logging.info('multi-host: process %d of %d, %d of %d devices', jax.process_index(),
+                 jax.process_count(), jax.local_device_count(), jax.device_count())
   config = FLAGS.config
   try:
     config.keys()           # a config file that failed to load fails on first use

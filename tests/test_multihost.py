@@ -52,8 +52,8 @@ def _launch_two_processes(args, workdir):
       raise
   for p, (_, err) in zip(procs, outs):
     assert p.returncode == 0, err[-3000:]
-  for _, err in outs:
-    assert 'Connecting to JAX distributed service' in err
+  for i, (_, err) in enumerate(outs):
+    assert f'multi-host: process {i} of 2, 2 of 4 devices' in err
   # Only process 0 wrote files: no temp files of process 1 left behind.
   leftovers = [f for _, _, fs in os.walk(workdir) for f in fs if '.tmp' in f]
   assert not leftovers
@@ -73,10 +73,14 @@ def one_process(tmp_path_factory):
 # orbax barriers once shared a name and the run hung (workdir.checkpoint_manager).
 @pytest.mark.parametrize('vmap_folds', [False, True])
 def test_two_processes_equal_one_process(tmp_path, one_process, vmap_folds):
-  two = _launch_two_processes([*ARGS, f'--config.train.vmap_folds={vmap_folds}'], tmp_path / 'two')
-  # 2 processes x 2 devices = the 4-device mesh of one process: the same numbers, byte for byte
-  # (vmapped folds too: their records equal fold-by-fold training's, tests/test_experiment.py).
-  assert two == one_process
+  two = json.loads(_launch_two_processes([*ARGS, f'--config.train.vmap_folds={vmap_folds}'],
+                                        tmp_path / 'two'))
+  one = json.loads(one_process)
+  # The provenance names the processes; the rest is the same: 2 processes x 2 devices = the
+  # 4-device mesh of one process, byte for byte (vmapped folds too: their records equal fold-by-fold
+  # training's, tests/test_experiment.py).
+  assert (one['provenance'].pop('processes'), two['provenance'].pop('processes')) == (1, 2)
+  assert two == one
 
 
 @pytest.mark.slow   # ~4 minutes on 2 cores: pytest -m slow tests/test_multihost.py
@@ -87,6 +91,7 @@ def test_two_processes_with_gans(tmp_path):
   args = ['--config=configs/dcgan_aug.py:smoke', '--config.progress=False']
   one = json.loads(_launch(args, tmp_path / 'one'))
   two = json.loads(_launch_two_processes(args, tmp_path / 'two'))
+  assert (one['provenance'].pop('processes'), two['provenance'].pop('processes')) == (1, 2)
   div_one, div_two = one.pop('gan_diversity'), two.pop('gan_diversity')
   assert two == one
   assert jax.tree.structure(div_two) == jax.tree.structure(div_one)
