@@ -86,6 +86,13 @@ def test_workdir_of_another_config_is_refused_untouched(tmp_path, capsys):
   assert rc == 2 and 'holds a run of another config (differs in train)' in err
   assert '--config.overwrite=True' in err and '\n' not in err
   assert sorted(os.listdir(work)) == before
+  older = classic_aug.get_config('smoke').to_dict()
+  del older['cv']                  # a config.json written before config.cv existed: named as such
+  (work / 'config.json').write_text(json.dumps(older))
+  rc = launch.run(classic_aug.get_config('smoke'), str(work))
+  err = capsys.readouterr().err.strip()
+  assert rc == 2 and '(differs in cv; its config.json has no cv: written by an older' in err, err
+  assert sorted(os.listdir(work)) == before
 
 
 @pytest.mark.parametrize('args,message', [

@@ -17,7 +17,7 @@ from liverjax.base import mesh as mesh_lib
 from liverjax.base import timing, workdir
 from liverjax.datasets import phantom
 from liverjax.evaluation import sample_checks
-from liverjax.experiment import builders, classifier_job, context, gan_trainer, runner
+from liverjax.experiment import builders, classifier_job, context, gan_trainer, progress, runner
 from liverjax.steps import gan
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -216,9 +216,15 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
     return original(self, key, images, labels, diameter_px, classes)
 
   monkeypatch.setattr(gan_trainer.GANTrainer, 'training_set', spy)
+  ends = []   # the job's one bar (classifier and GAN steps) ends at 100%: its plan was the job
+  close = progress.JobProgress.close
+  monkeypatch.setattr(progress.JobProgress, 'close',
+                      lambda self: (ends.append((self.fraction, dict(self.weights))), close(self)))
   config = dcgan_aug.get_config('smoke')
   config.progress = False
   results = classifier_job.train_and_evaluate(config, str(tmp_path))
+  assert len(ends) == 1 and ends[0][0] == pytest.approx(1.0, rel=1e-9)
+  assert set(ends[0][1]) == {'classifier', 'dcgan'} and min(ends[0][1].values()) > 0
   report.write(str(tmp_path))
   _check_schema(results, ('none', 'classic', 'dcgan'), ('cyst', 'metastasis', 'hemangioma'))
   for name in ('results.json', 'report.md'):   # no bare nan: a missing figure says why
@@ -284,8 +290,11 @@ def test_dcgan_aug_smoke_gans_never_see_test_images(tmp_path, monkeypatch):
   steps = sorted(int(d) for d in os.listdir(gan_ckpts) if d.isdigit())
   assert steps
   shutil.rmtree(gan_ckpts / str(steps[-1]))
+  config.estimate = False   # each step weighs 1: the fold's restored GAN steps count as much
   classifier_job.train_and_evaluate(config, str(tmp_path))
   assert (tmp_path / 'results.json').read_text() == before
+  assert len(ends) == 2 and ends[1] == (pytest.approx(1.0, rel=1e-9),
+                                        {'classifier': 1.0, 'dcgan': 1.0})
 
 
 def test_nothing_recompiles_after_the_first_run_of_a_shape(tmp_path):

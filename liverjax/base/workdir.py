@@ -96,8 +96,11 @@ def check_config(workdir: str, config_dict: dict, overwrite: bool) -> None:
     if not overwrite:
       diff = sorted(k for k in set(old) | set(config_dict)
                     if k not in VOLATILE_KEYS and old.get(k) != config_dict.get(k))
-      raise WorkdirError(f'{workdir}: holds a run of another config (differs in {", ".join(diff)});'
-                         ' use another --workdir or pass --config.overwrite=True')
+      new = [k for k in diff if k not in old]
+      why = (f'; its config.json has no {", ".join(new)}: written by an older liverjax, whose '
+             'results this one may not reproduce' if new else '')
+      raise WorkdirError(f'{workdir}: holds a run of another config (differs in {", ".join(diff)}'
+                         f'{why}); use another --workdir or pass --config.overwrite=True')
     if not is_writer():
       return
     for name in set(os.listdir(workdir)) - {LOCK_FILE}:   # the lock stays: it is held

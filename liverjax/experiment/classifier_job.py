@@ -41,11 +41,11 @@ import logging
 import os
 
 import numpy as np
-import tqdm
 
 from liverjax.base import grid, provenance, workdir as wd
 from liverjax.datasets import phantom
-from liverjax.experiment import context, estimate, features, summary, synthetic_quality
+from liverjax.experiment import (context, estimate, features, progress, summary,
+                                 synthetic_quality)
 from liverjax.experiment.runner import Runner
 
 
@@ -73,23 +73,32 @@ def write_data(ctx: context.Context) -> None:
                ds.classes, ds.class_counts(), n_groups)
 
 
-def train_runs(runner: Runner, runs: list[context.Run]) -> list[dict]:
+def train_runs(runner: Runner, runs: list[context.Run],
+               costs: dict[str, float] | None = None) -> list[dict]:
   """Returns the records of the runs, training those without one, the folds of each (arm, size,
-  seed) together (Runner.run_group: stacked with config.train.vmap_folds)."""
+  seed) together (Runner.run_group: stacked with config.train.vmap_folds), under one progress bar
+  for the whole job: classifier steps and the steps of the GANs their pools need (trained or
+  restored), weighted by the measured seconds per step of each kind (estimate.step_costs), or
+  each 1 without costs."""
   ctx = runner.ctx
-  total = sum(np.prod(ctx.schedule(run)) for run in runs)
-  progress = tqdm.tqdm(total=int(total), desc=f'{len(runs)} classifier runs', unit='step',
-                       disable=not ctx.config.get('progress', True), smoothing=0.05)
+  steps = {'classifier': int(sum(np.prod(ctx.schedule(run)) for run in runs))}
+  steps |= estimate.plan(ctx, runs)['pools']
+  job = progress.JobProgress(steps, costs, ctx.config.get('progress', True),
+                             desc=f'{len(runs)} classifier runs' + ''.join(
+                                 f', {kind} GANs' for kind in steps if kind != 'classifier'))
+  runner.sets.progress = job   # the GANs a run's pool needs train under the job's bar
+  bar = job.stage('classifier')
   done = {}
   for run in runs:
     record = wd.read_json(context.record_path(ctx.workdir, run.name))
     if record is not None:
       done[run] = record
-      progress.update(int(np.prod(ctx.schedule(run))))
+      bar.update(int(np.prod(ctx.schedule(run))))
   for _, group in itertools.groupby(runs, key=lambda r: (r.arm, r.size, r.seed)):   # its folds
     todo = [run for run in group if run not in done]
-    done.update(zip(todo, runner.run_group(todo, progress)))
-  progress.close()
+    done.update(zip(todo, runner.run_group(todo, bar)))
+  runner.sets.progress = None
+  job.close()
   return [done[run] for run in runs]
 
 
@@ -102,9 +111,12 @@ def train_and_evaluate(config, workdir: str) -> dict:
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
   launch = provenance.record_launch(workdir)
   write_data(ctx)
+  costs = None
   if config.get('estimate', True):
-    logging.info('%s', estimate.estimate(ctx, runs))
-  records = train_runs(runner, runs)
+    p = estimate.plan(ctx, runs)
+    costs = estimate.step_costs(ctx, p)
+    logging.info('%s', estimate.describe(p, costs))
+  records = train_runs(runner, runs, costs)
   with ctx.stopwatch('summary'):
     results = summary.summarize(records, ctx.ds.classes, config, ctx.design)
     results['data'] = {'source': ctx.ds.source, 'n_images': len(ctx.ds),

@@ -18,7 +18,7 @@ import numpy as np
 
 from liverjax.base import provenance
 from liverjax.experiment import context, gan_trainer, training_sets
-from liverjax.experiment.arms import GAN_ARMS
+from liverjax.experiment.arms import ARMS, GAN_ARMS
 from liverjax.steps import classifier, epochs, gan
 
 TIMED_STEPS = 5
@@ -57,32 +57,39 @@ def gan_step_seconds(ctx: context.Context, kind: str) -> float:
 
 
 def plan(ctx: context.Context, runs: list[context.Run]) -> dict:
-  """Returns what is left to train: {'runs', 'steps', 'gans': {kind: (models, steps)}}."""
+  """Returns what is left to train: {'runs', 'steps', 'gans': {kind: (models, steps)}, 'pools':
+  {kind: steps}}. 'gans' are the GANs to train (a fold whose pool was written once is restored
+  from its checkpoints, at no cost counted here); 'pools' the GAN steps the job's progress bar
+  counts, restored ones too (GANTrainer.fit counts a restored GAN's steps as done)."""
   todo = [r for r in runs if not os.path.exists(context.record_path(ctx.workdir, r.name))]
   out = {'runs': len(todo), 'steps': int(sum(np.prod(ctx.schedule(r)) for r in todo)),
-         'gans': {}}
-  for kind in [a for a in ctx.config.arms if a in GAN_ARMS]:
-    folds = sorted({r.fold for r in todo if r.arm == kind} - {
-        f for f in ctx.folds
-        if os.path.exists(training_sets.diversity_path(ctx.workdir, kind, f))})
-    if not folds:
-      continue
+         'gans': {}, 'pools': {}}
+  pool_of = lambda r: ARMS[r.arm].source or r.arm        # a synthetic_only arm: its source's pool
+  for kind in sorted({pool_of(r) for r in todo} & set(GAN_ARMS)):
     g = ctx.config[kind]
     names = gan_trainer.model_names(ctx.gan_setups[kind].kind, ctx.ds.classes)
     steps = sum(int(np.prod(epochs.schedule(g.augmented_per_class * len(cls), g.batch_size,
                                             g.epochs, g.max_steps))) for _, cls in names)
-    out['gans'][kind] = (len(names) * len(folds), steps * len(folds))
+    folds = {r.fold for r in todo if pool_of(r) == kind}
+    out['pools'][kind] = steps * len(folds)
+    folds -= {f for f in folds
+              if os.path.exists(training_sets.diversity_path(ctx.workdir, kind, f))}
+    if folds:
+      out['gans'][kind] = (len(names) * len(folds), steps * len(folds))
   return out
 
 
-def estimate(ctx: context.Context, runs: list[context.Run]) -> str:
-  """Returns the plan and its estimated wall time as one line, timing the steps it needs."""
-  p = plan(ctx, runs)
-  seconds = p['steps'] * classifier_step_seconds(ctx) if p['steps'] else 0.0
-  gans = []
-  for kind, (models, steps) in p['gans'].items():
-    seconds += steps * gan_step_seconds(ctx, kind)
-    gans.append(f'{models} {kind} GANs ({steps:,} steps)')
+def step_costs(ctx: context.Context, p: dict) -> dict[str, float]:
+  """Returns the seconds of one step of each kind the plan p trains: {'classifier', <GAN arm>}."""
+  costs = {'classifier': classifier_step_seconds(ctx) if p['steps'] else 0.0}
+  return costs | {kind: gan_step_seconds(ctx, kind) for kind in p['gans']}
+
+
+def describe(p: dict, costs: dict[str, float]) -> str:
+  """Returns the plan p and its estimated wall time at the step costs, as one line."""
+  seconds = p['steps'] * costs['classifier'] + sum(
+      steps * costs[kind] for kind, (_, steps) in p['gans'].items())
+  gans = [f'{models} {kind} GANs ({steps:,} steps)' for kind, (models, steps) in p['gans'].items()]
   cpu = provenance.cpu()
   where = (f'this CPU ({cpu["model"]}, {"/".join(cpu["isa"]) or "no AVX2"})'
            if jax.default_backend() == 'cpu' else f'this {jax.devices()[0].device_kind}')
@@ -90,3 +97,9 @@ def estimate(ctx: context.Context, runs: list[context.Run]) -> str:
           (f', {", ".join(gans)}' if gans else '') +
           f'; about {seconds / 60:.0f} min of training on {where}, timed on '
           f'{TIMED_STEPS} steps of each (plus compilation, data and evaluation)')
+
+
+def estimate(ctx: context.Context, runs: list[context.Run]) -> str:
+  """Returns the plan and its estimated wall time as one line, timing the steps it needs."""
+  p = plan(ctx, runs)
+  return describe(p, step_costs(ctx, p))

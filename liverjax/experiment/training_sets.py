@@ -32,6 +32,8 @@ class TrainingSets:
     self._pools, self._trainers = {}, {}
     # Arm.pool -> builder(kind, fold) -> (images, labels) on the host
     self.pools = {'gan': self._gan_pool, 'oracle': self._oracle_pool}
+    # the job's bar (progress.JobProgress) while a classifier job trains, else None
+    self.progress = None
 
   def pool(self, kind: str, fold: int) -> tuple[jax.Array, jax.Array]:
     """Returns the (images, labels) pool of arm `kind` for a fold, built on first use:
@@ -62,16 +64,18 @@ class TrainingSets:
           cfg.augment.shift_cap_px)
     trainer = self._trainers[kind]
     real = jax.tree.map(lambda a: a[jnp.asarray(train_idx)], ctx.real)
-    progress = tqdm.tqdm(total=trainer.total_steps(ctx.ds.classes), desc=f'{kind} GANs, fold {fold}',
-                         unit='step', disable=not cfg.get('progress', True), smoothing=0.05,
-                         leave=False)
+    own = self.progress is None   # outside a classifier job's training (train_runs): a bar of its own
+    bar = (tqdm.tqdm(total=trainer.total_steps(ctx.ds.classes), desc=f'{kind} GANs, fold {fold}',
+                     unit='step', disable=not cfg.get('progress', True), smoothing=0.05,
+                     leave=False) if own else self.progress.stage(kind))
     key = jax.random.fold_in(jax.random.key(cfg.synthetic.gan_seed), fold)
     images, labels, diversity = gan_trainer.train_and_sample(
         trainer, real, ctx.ds.classes, key, os.path.join(ctx.workdir, 'gan', f'{kind}_fold{fold}'),
-        progress, max(cfg.synthetic.per_class),
+        bar, max(cfg.synthetic.per_class),
         grid_dir=os.path.join(ctx.workdir, 'figures', f'{kind}_fold{fold}'),
         prefix=f'{kind}_fold{fold}/', stopwatch=ctx.stopwatch)
-    progress.close()
+    if own:
+      bar.close()
     wd.write_json(diversity_path(ctx.workdir, kind, fold), diversity)
     return images, labels
 
