@@ -62,6 +62,12 @@ def test_parts_merge_into_the_result_of_one_workdir_and_odd_parts_are_refused(tm
   assert merged['primary'] == 'dcgan_vs_classic' and merged['design']['units'] == 2
   assert merged['oracle_share'] == single['oracle_share']
   assert 'p_permutation' in merged['paired_accuracy']['dcgan_vs_classic']   # replicates: flips
+  assert merged['data'] == single['data']                     # both replicates' cohorts
+  merged_data, single_data = (json.load(open(os.path.join(d, 'data.json')))
+                              for d in (tmp_path / 'merged', whole))
+  assert merged_data == single_data
+  assert sorted(os.listdir(tmp_path / 'merged' / 'figures')) == sorted(
+      os.listdir(os.path.join(whole, 'figures')))               # the grids of both replicates
   # refused: overlapping replicates, another commit, a dirty tree, another config
   with pytest.raises(errors.ConfigError, match='replicate 0 is in both'):
     merge.merge(str(tmp_path / 'x'), [a, whole])

@@ -49,25 +49,25 @@ from liverjax.experiment import (context, estimate, features, progress, summary,
 from liverjax.experiment.runner import Runner
 
 
-def write_data(ctx: context.Context) -> None:
-  """Writes data.json and a grid of each class's ROIs (what the classifier sees)."""
-  ds = ctx.ds
+def write_data(workdir: str, config, ds, folds: dict) -> None:
+  """Writes data.json and a grid of each class's ROIs (what the classifier sees) of the data set
+  ds and its splits {split: (train_idx, test_idx)} (Context.folds)."""
   for k, name in enumerate(ds.classes):
-    grid.save_grid(os.path.join(ctx.workdir, 'figures', f'data_{name}.png'),
+    grid.save_grid(os.path.join(workdir, 'figures', f'data_{name}.png'),
                    ds.images[ds.labels == k][:32], ncol=8, scale=2)
   n_groups = int(len(np.unique(ds.groups)))
-  p = ctx.config.data.phantom
+  p = config.data.phantom
   version = phantom.settings(p)['version']
   calibration = ({'phantom': {'seed': int(p.seed), 'version': version,
                               'calibrated_on_seed': phantom.CALIBRATED_ON.get(version)}}
-                 if ctx.config.data.source == 'phantom' else {})
-  repeats = context.cv_repeats(ctx.config)
-  wd.write_json(os.path.join(ctx.workdir, 'data.json'), calibration | {
+                 if config.data.source == 'phantom' else {})
+  repeats = context.cv_repeats(config)
+  wd.write_json(os.path.join(workdir, 'data.json'), calibration | {
       'source': ds.source, 'n_images': len(ds), 'classes': list(ds.classes),
       'class_counts': ds.class_counts(), 'n_groups': n_groups,
-      'fraction': float(ctx.config.data.get('fraction', 1.0)),
-      'train_sizes': [len(train) for train, _ in ctx.folds.values()],
-      'test_indices': [test.tolist() for _, test in ctx.folds.values()]} | (
+      'fraction': float(config.data.get('fraction', 1.0)),
+      'train_sizes': [len(train) for train, _ in folds.values()],
+      'test_indices': [test.tolist() for _, test in folds.values()]} | (
           {'cv_repeats': repeats} if repeats > 1 else {}))
   logging.info('data %s: %d images, classes %s, counts %s, %d groups', ds.source, len(ds),
                ds.classes, ds.class_counts(), n_groups)
@@ -110,7 +110,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   runs = context.plan(config)
   wd.check_config(workdir, config.to_dict(), bool(config.get('overwrite', False)))
   launch = provenance.record_launch(workdir)
-  write_data(ctx)
+  write_data(workdir, config, ctx.ds, ctx.folds)
   costs = None
   if config.get('estimate', True):
     p = estimate.plan(ctx, runs)

@@ -6,13 +6,15 @@ Each PART is a finished workdir of configs/benchmark.py that ran replicates [fir
 count). The parts must agree on everything else in their configs and on the liverjax commit (a
 clean tree), and their replicates must not overlap; otherwise the merge is refused, naming the
 difference, and nothing is written. OUT gets the parts' run records, config.json (the union of
-replicates), data.json, results.json (the summary over every replicate, with each part's
+replicates), data.json (of the test cohort and every replicate's cohort, drawn again), the GAN
+sample grids of each replicate, results.json (the summary over every replicate, with each part's
 provenance) and the report.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import ml_collections
@@ -20,8 +22,9 @@ from absl import flags
 
 from liverjax import report
 from liverjax.base import cli, errors, workdir as wd
+from liverjax.datasets import cohorts
 from liverjax.evaluation import inference
-from liverjax.experiment import summary
+from liverjax.experiment import classifier_job, summary
 
 FLAGS = flags.FLAGS
 # Keys a part may differ in: which replicates it ran and how it was run, not what.
@@ -104,7 +107,9 @@ def merge(out: str, paths: list[str]) -> dict:
     results['gan_diversity'] = diversity
     results['collapsed_generators'] = sorted(f'{pool}/{c}' for pool, d in diversity.items()
                                              for c, v in d.items() if v['collapsed'])
-  results['data'] = parts[0]['results']['data']
+  r = config.replicates   # the data of every replicate: their cohorts, the shared test cohort
+  ds, folds = cohorts.load(config.data.phantom, tuple(r.train_counts), r.test_per_class, units)
+  results['data'] = {'source': ds.source, 'n_images': len(ds), 'class_counts': ds.class_counts()}
   results['provenance'] = parts[0]['results']['provenance']
   results['parts'] = [{'workdir': os.path.abspath(p['path']),
                        'replicates': [p['config']['replicates']['first'],
@@ -116,8 +121,14 @@ def merge(out: str, paths: list[str]) -> dict:
   for p in parts:
     for name in p['runs']:
       shutil.copyfile(os.path.join(p['path'], 'runs', name), os.path.join(out, 'runs', name))
+  for p in parts:   # each replicate's GAN sample grids (figures/<arm>_fold<replicate>/)
+    src = os.path.join(p['path'], 'figures')
+    for name in sorted(os.listdir(src)) if os.path.isdir(src) else []:
+      if re.fullmatch(r'\w+_fold\d+', name) and os.path.isdir(os.path.join(src, name)):
+        shutil.copytree(os.path.join(src, name), os.path.join(out, 'figures', name),
+                        dirs_exist_ok=True)
   wd.write_json(os.path.join(out, 'config.json'), config.to_dict())
-  wd.write_json(os.path.join(out, 'data.json'), parts[0]['data'])
+  classifier_job.write_data(out, config, ds, folds)
   wd.write_json(os.path.join(out, 'results.json'), results)
   return results
 
