@@ -17,8 +17,8 @@ shared with the main job (phantom seeds 0 and 1, oracle 3000 + fold, classifier 
 
 One size per arm, declared here (no selection on test results): `:quick` classic 1,000 images,
 dcgan and real + 1,000 per class (the paper's protocol: classic 5,000). The primary comparison
-is dcgan - classic (config.primary); the others are secondary. Paired differences over replicates: paired t interval and sign-flip p, each with
-its minimum detectable difference.
+is dcgan - classic (config.primary); the others are secondary. Paired differences over
+replicates: paired t interval and sign-flip p, each with its minimum detectable difference.
 
 Parts: a workdir runs replicates [first, first + count); parts run in separate processes or on
 several hosts and `tools.merge` joins them, refusing parts of different configs or commits.
@@ -28,10 +28,10 @@ reported ones (0 and up).
 Variants:
 - `:quick` = QUICK_CLASSIFIER + AUG_QUICK, DCGANs at GAN_QUICK['dcgan'] + AUG_QUICK_GAN (the main
   job's `:quick` budgets), replicates.count = REPLICATES = 6 (frozen from a pilot: planned MDE
-  of dcgan - classic 5 points; docs/decisions/benchmark_replicates.md). About 1.6 hours for the
-  6 on a 2-core AMD EPYC with AVX-512 (run as parts: `--config.replicates.first=0
-  --config.replicates.count=3` and `first=3`). Result: not run yet; the pilot's, for sizing
-  only: dcgan - classic -0.5 points [-4.5, +3.5], real - classic +7.6 [+3.9, +11.2].
+  of dcgan - classic 5 points; docs/decisions/benchmark_replicates.md). 62 minutes for the 6 on
+  a 2-core AMD EPYC with AVX-512, run as parts (`--config.replicates.first=0
+  --config.replicates.count=3` and `first=3`). Result (benchmarks/benchmark/): dcgan - classic
+  -0.9 points [-3.1, +1.3], could detect 3.0; real - classic +7.3 [+5.4, +9.1].
 - `:smoke` = SMOKE + AUG_SMOKE, GAN_SMOKE, 2 replicates of 8 ROIs per class tested on 30: for
   tests.
 - no suffix: the paper's budgets (for a GPU).
