@@ -88,6 +88,10 @@ FULL_TIER = frozenset([
     'test_benchmarks.py::test_each_kind_of_entry_times_at_tiny_widths',
     'test_benchmarks.py::test_the_command_runs_on_jax_alone',
     'test_benchmarks.py::test_each_entrys_pytorch_twin_runs_at_tiny_widths',
+    'test_gan.py::test_gan_step_pure_and_compiled_once[acgan]',   # [dcgan] stays in the fast tier
+    'test_lock.py::test_a_second_writer_is_refused_and_a_killed_one_blocks_nothing',
+    'test_data_efficient.py::test_resize_generator_has_the_transposed_ones_parameters_and_shapes',
+    'test_experiment.py::test_a_generator_built_to_collapse_is_flagged',
 ])
 
 
