@@ -17,6 +17,7 @@ sys.path.insert(0, ROOT)
 # sets (file::function[id]); CI runs both tiers (`pytest`).
 FULL_TIER = frozenset([
     'test_estimate.py::test_the_plan_counts_what_is_left_and_the_estimate_times_each_kind_of_step',
+    'test_estimate.py::test_the_gan_job_logs_its_plan_and_estimate_before_training',
     'test_benchmark_design.py::test_parts_merge_into_the_result_of_one_workdir_and_odd_parts_are_refused',
     'test_inference.py::test_replicates_paired_t_covers_and_has_the_power_the_mde_formula_gives',
     'test_ceiling.py::test_the_ceiling_learns_an_easy_phantom_and_is_reported',

@@ -1,13 +1,16 @@
-"""The plan and wall-time estimate printed before a classifier experiment trains."""
+"""The plan and wall-time estimate printed before a classifier experiment or a GAN job trains,
+and the classifier job's one progress bar."""
 
 import json
+import logging
 import os
 
 import numpy as np
 import pytest
 
-from configs import dcgan_aug
-from liverjax.experiment import context, estimate, gan_trainer, progress
+from configs import dcgan, dcgan_aug
+from liverjax.base import mesh as mesh_lib
+from liverjax.experiment import builders, context, estimate, gan_job, gan_trainer, progress
 
 
 def test_the_plan_counts_what_is_left_and_the_estimate_times_each_kind_of_step(tmp_path):
@@ -27,7 +30,8 @@ def test_the_plan_counts_what_is_left_and_the_estimate_times_each_kind_of_step(t
   line = estimate.estimate(ctx, runs)
   assert line.startswith(f'plan: {len(runs) - 1} classifier runs') and '9 dcgan GANs' in line
   assert 'min of training on this CPU' in line
-  assert estimate.classifier_step_seconds(ctx) > 0 and estimate.gan_step_seconds(ctx, 'dcgan') > 0
+  assert estimate.classifier_step_seconds(ctx) > 0 and estimate.gan_step_seconds(
+      ctx.gan_setups['dcgan'], config.dcgan.batch_size, ctx.num_classes) > 0
 
 
 def test_the_job_bar_weighs_each_kind_of_step_by_its_cost_and_counts_when_disabled():
@@ -41,3 +45,17 @@ def test_the_job_bar_weighs_each_kind_of_step_by_its_cost_and_counts_when_disabl
   plain = progress.JobProgress({'classifier': 100, 'dcgan': 50}, None, enabled=False)
   plain.stage('dcgan').update(50)                           # without costs a step weighs 1
   assert plain.fraction == pytest.approx(50 / 150)
+
+
+def test_the_gan_job_logs_its_plan_and_estimate_before_training(tmp_path, caplog):
+  config = dcgan.get_config('smoke')
+  config.progress = False
+  config.estimate = True
+  with caplog.at_level(logging.INFO):
+    gan_job.run(config, str(tmp_path))
+  plans = [r.getMessage() for r in caplog.records if r.getMessage().startswith('plan: ')]
+  steps = gan_trainer.GANTrainer(builders.make_gan_setup(config.gan, 3), config.gan,
+                                 mesh_lib.make_mesh(), None).total_steps(
+                                     ('cyst', 'metastasis', 'hemangioma'))
+  assert len(plans) == 1 and plans[0].startswith(f'plan: 3 dcgan GAN(s) ({steps:,} steps); about ')
+  assert 'min of training on this CPU' in plans[0]

@@ -1,4 +1,5 @@
-"""The plan of a classifier experiment and an estimate of its wall time, before training starts.
+"""The plan of a classifier experiment (or a GAN job) and an estimate of its wall time, before
+training starts.
 
 The runs and GANs still to train (finished runs and pools are skipped, as the job skips them),
 their steps, and the seconds one step of each takes on this machine, timed on a few steps after
@@ -48,12 +49,11 @@ def classifier_step_seconds(ctx: context.Context) -> float:
   return _seconds_per_step(step, state, _batch(ctx.config.train.batch_size, ctx.num_classes))
 
 
-def gan_step_seconds(ctx: context.Context, kind: str) -> float:
-  """Returns the seconds of one training step of the GAN arm `kind` at its batch size."""
-  setup = ctx.gan_setups[kind]
+def gan_step_seconds(setup, batch_size: int, num_classes: int) -> float:
+  """Returns the seconds of one training step of the GAN `setup` (a builders.GANSetup)."""
   step = jax.jit(functools.partial(gan.train_step, setup=setup))
   return _seconds_per_step(step, gan.init_state(setup, jax.random.key(0)),
-                           _batch(ctx.config[kind].batch_size, ctx.num_classes))
+                           _batch(batch_size, num_classes))
 
 
 def plan(ctx: context.Context, runs: list[context.Run]) -> dict:
@@ -82,7 +82,8 @@ def plan(ctx: context.Context, runs: list[context.Run]) -> dict:
 def step_costs(ctx: context.Context, p: dict) -> dict[str, float]:
   """Returns the seconds of one step of each kind the plan p trains: {'classifier', <GAN arm>}."""
   costs = {'classifier': classifier_step_seconds(ctx) if p['steps'] else 0.0}
-  return costs | {kind: gan_step_seconds(ctx, kind) for kind in p['gans']}
+  return costs | {kind: gan_step_seconds(ctx.gan_setups[kind], ctx.config[kind].batch_size,
+                                         ctx.num_classes) for kind in p['gans']}
 
 
 def describe(p: dict, costs: dict[str, float]) -> str:
@@ -90,13 +91,17 @@ def describe(p: dict, costs: dict[str, float]) -> str:
   seconds = p['steps'] * costs['classifier'] + sum(
       steps * costs[kind] for kind, (_, steps) in p['gans'].items())
   gans = [f'{models} {kind} GANs ({steps:,} steps)' for kind, (models, steps) in p['gans'].items()]
-  cpu = provenance.cpu()
-  where = (f'this CPU ({cpu["model"]}, {"/".join(cpu["isa"]) or "no AVX2"})'
-           if jax.default_backend() == 'cpu' else f'this {jax.devices()[0].device_kind}')
   return (f'plan: {p["runs"]} classifier runs ({p["steps"]:,} steps)' +
           (f', {", ".join(gans)}' if gans else '') +
-          f'; about {seconds / 60:.0f} min of training on {where}, timed on '
+          f'; about {seconds / 60:.0f} min of training on {where()}, timed on '
           f'{TIMED_STEPS} steps of each (plus compilation, data and evaluation)')
+
+
+def where() -> str:
+  """Returns this machine as an estimate names it: the CPU's model and vector instructions."""
+  cpu = provenance.cpu()
+  return (f'this CPU ({cpu["model"]}, {"/".join(cpu["isa"]) or "no AVX2"})'
+          if jax.default_backend() == 'cpu' else f'this {jax.devices()[0].device_kind}')
 
 
 def estimate(ctx: context.Context, runs: list[context.Run]) -> str:
