@@ -103,7 +103,8 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-  """Marks the FULL_TIER tests `full`; warns of an entry that names no collected test."""
+  """Marks the FULL_TIER tests `full`; warns of an entry that names no collected test (when
+  whole files were collected: not with `file::test` or -k)."""
   seen = set()
   for item in items:
     nodeid = item.nodeid.removeprefix('tests/')
@@ -113,6 +114,6 @@ def pytest_collection_modifyitems(config, items):
         seen.add(key)
   files = {item.nodeid.removeprefix('tests/').split('::')[0] for item in items}
   stale = sorted(k for k in FULL_TIER - seen if k.split('::')[0] in files and '[' not in k)
-  if stale:
+  if stale and not config.option.keyword and not any('::' in a for a in config.args):
     import warnings
     warnings.warn(f'conftest.FULL_TIER names no collected test: {stale}')

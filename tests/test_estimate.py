@@ -23,11 +23,16 @@ def test_the_plan_counts_what_is_left_and_the_estimate_times_each_kind_of_step(t
   assert p['steps'] == sum(int(np.prod(ctx.schedule(r))) for r in runs)
   trainer = gan_trainer.GANTrainer(ctx.gan_setups['dcgan'], config.dcgan, ctx.mesh, None)
   assert p['gans']['dcgan'] == (3 * 3, 3 * trainer.total_steps(ctx.ds.classes))   # 3 folds
+  assert p['pools'] == {'dcgan': 3 * trainer.total_steps(ctx.ds.classes)}
+  given = estimate.plan(ctx, runs, frozenset({('dcgan', 1)}))   # a pool built or given: no GANs
+  assert given['gans']['dcgan'] == (2 * 3, 2 * trainer.total_steps(ctx.ds.classes))
+  assert given['pools'] == {'dcgan': 2 * trainer.total_steps(ctx.ds.classes)}
   done = runs[0]                                               # a finished run is not counted
   os.makedirs(tmp_path / 'runs')
   (tmp_path / 'runs' / f'{done.name}.json').write_text(json.dumps({}))
-  assert estimate.plan(ctx, runs)['runs'] == len(runs) - 1
-  line = estimate.estimate(ctx, runs)
+  p = estimate.plan(ctx, runs)
+  assert p['runs'] == len(runs) - 1
+  line = estimate.describe(p, estimate.step_costs(ctx, p))
   assert line.startswith(f'plan: {len(runs) - 1} classifier runs') and '9 dcgan GANs' in line
   assert 'min of training on this CPU' in line
   assert estimate.classifier_step_seconds(ctx) > 0 and estimate.gan_step_seconds(

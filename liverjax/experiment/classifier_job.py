@@ -78,11 +78,11 @@ def train_runs(runner: Runner, runs: list[context.Run],
   """Returns the records of the runs, training those without one, the folds of each (arm, size,
   seed) together (Runner.run_group: stacked with config.train.vmap_folds), under one progress bar
   for the whole job: classifier steps and the steps of the GANs their pools need (trained or
-  restored), weighted by the measured seconds per step of each kind (estimate.step_costs), or
-  each 1 without costs."""
+  restored; not a pool already built or given, TrainingSets.use_pool), weighted by the measured
+  seconds per step of each kind (estimate.step_costs), or each 1 without costs."""
   ctx = runner.ctx
   steps = {'classifier': int(sum(np.prod(ctx.schedule(run)) for run in runs))}
-  steps |= estimate.plan(ctx, runs)['pools']
+  steps |= estimate.plan(ctx, runs, runner.sets.built())['pools']
   job = progress.JobProgress(steps, costs, ctx.config.get('progress', True),
                              desc=f'{len(runs)} classifier runs' + ''.join(
                                  f', {kind} GANs' for kind in steps if kind != 'classifier'))

@@ -56,21 +56,25 @@ def gan_step_seconds(setup, batch_size: int, num_classes: int) -> float:
                            _batch(batch_size, num_classes))
 
 
-def plan(ctx: context.Context, runs: list[context.Run]) -> dict:
+def plan(ctx: context.Context, runs: list[context.Run],
+         built: frozenset[tuple[str, int]] = frozenset()) -> dict:
   """Returns what is left to train: {'runs', 'steps', 'gans': {kind: (models, steps)}, 'pools':
   {kind: steps}}. 'gans' are the GANs to train (a fold whose pool was written once is restored
   from its checkpoints, at no cost counted here); 'pools' the GAN steps the job's progress bar
-  counts, restored ones too (GANTrainer.fit counts a restored GAN's steps as done)."""
+  counts, restored ones too (GANTrainer.fit counts a restored GAN's steps as done). Pools
+  already built, (kind, fold) in `built` (TrainingSets.built), need neither."""
   todo = [r for r in runs if not os.path.exists(context.record_path(ctx.workdir, r.name))]
   out = {'runs': len(todo), 'steps': int(sum(np.prod(ctx.schedule(r)) for r in todo)),
          'gans': {}, 'pools': {}}
   pool_of = lambda r: ARMS[r.arm].source or r.arm        # a synthetic_only arm: its source's pool
   for kind in sorted({pool_of(r) for r in todo} & set(GAN_ARMS)):
+    folds = {r.fold for r in todo if pool_of(r) == kind and (kind, r.fold) not in built}
+    if not folds:
+      continue
     g = ctx.config[kind]
     names = gan_trainer.model_names(ctx.gan_setups[kind].kind, ctx.ds.classes)
     steps = sum(int(np.prod(epochs.schedule(g.augmented_per_class * len(cls), g.batch_size,
                                             g.epochs, g.max_steps))) for _, cls in names)
-    folds = {r.fold for r in todo if pool_of(r) == kind}
     out['pools'][kind] = steps * len(folds)
     folds -= {f for f in folds
               if os.path.exists(training_sets.diversity_path(ctx.workdir, kind, f))}
@@ -103,8 +107,3 @@ def where() -> str:
   return (f'this CPU ({cpu["model"]}, {"/".join(cpu["isa"]) or "no AVX2"})'
           if jax.default_backend() == 'cpu' else f'this {jax.devices()[0].device_kind}')
 
-
-def estimate(ctx: context.Context, runs: list[context.Run]) -> str:
-  """Returns the plan and its estimated wall time as one line, timing the steps it needs."""
-  p = plan(ctx, runs)
-  return describe(p, step_costs(ctx, p))

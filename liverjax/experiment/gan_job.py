@@ -15,8 +15,8 @@ workdir:
                                          provenance (also every launch's: provenance.json)
 
 Before training it logs its plan (GANs, steps) and an estimate of the training time from steps
-timed on the machine (``config.estimate``). A NaN or inf loss stops training with :class:`~liverjax.base.errors.GANDivergedError`; the last
-good checkpoint stays.
+timed on the machine (``config.estimate``). A NaN or inf loss stops training with
+:class:`~liverjax.base.errors.GANDivergedError`; the last good checkpoint stays.
 """
 
 from __future__ import annotations
@@ -64,16 +64,15 @@ def run(config, workdir: str) -> dict:
   real = mesh_lib.put_replicated({'image': ds.images[train_idx], 'label': ds.labels[train_idx],
                                   'diameter_px': diam[train_idx].astype(np.float32)}, mesh)
   key = jax.random.key(config.seeds[0])
+  total = trainer.total_steps(ds.classes)
   if config.get('estimate', True):
-    names = gan_trainer.model_names(gcfg.kind, ds.classes)
-    seconds = trainer.total_steps(ds.classes) * estimate.gan_step_seconds(
-        setup, gcfg.batch_size, len(ds.classes))
+    seconds = total * estimate.gan_step_seconds(setup, gcfg.batch_size, len(ds.classes))
     logging.info('plan: %d %s GAN(s) (%s steps); about %.0f min of training on %s, timed on %d '
                  'steps (plus compilation and sampling; a resumed job restores what it has)',
-                 len(names), gcfg.kind, f'{trainer.total_steps(ds.classes):,}', seconds / 60,
-                 estimate.where(), estimate.TIMED_STEPS)
-  progress = tqdm.tqdm(total=trainer.total_steps(ds.classes), desc=f'{gcfg.kind} training',
-                       unit='step', disable=not config.get('progress', True), smoothing=0.05)
+                 len(gan_trainer.model_names(gcfg.kind, ds.classes)), gcfg.kind, f'{total:,}',
+                 seconds / 60, estimate.where(), estimate.TIMED_STEPS)
+  progress = tqdm.tqdm(total=total, desc=f'{gcfg.kind} training', unit='step',
+                       disable=not config.get('progress', True), smoothing=0.05)
   images, labels, diversity = gan_trainer.train_and_sample(trainer, real, ds.classes, key,
                                                os.path.join(workdir, 'gan'), progress,
                                                gcfg.samples_per_class,

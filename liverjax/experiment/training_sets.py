@@ -42,6 +42,10 @@ class TrainingSets:
       self.use_pool(kind, fold, *self.pools[ARMS[kind].pool](kind, fold))
     return self._pools[(kind, fold)]
 
+  def built(self) -> frozenset[tuple[str, int]]:
+    """Returns the (kind, fold) of the pools built or given so far."""
+    return frozenset(self._pools)
+
   def use_pool(self, kind: str, fold: int, images: np.ndarray, labels: np.ndarray) -> None:
     """Makes host (images, labels) the pool of arm `kind` for a fold, checked and replicated:
     what pool() built, or images given instead of building them (a GAN job's samples.npz, a
@@ -64,7 +68,7 @@ class TrainingSets:
           cfg.augment.shift_cap_px)
     trainer = self._trainers[kind]
     real = jax.tree.map(lambda a: a[jnp.asarray(train_idx)], ctx.real)
-    own = self.progress is None   # outside a classifier job's training (train_runs): a bar of its own
+    own = self.progress is None   # outside a classifier job's training: a bar of its own
     bar = (tqdm.tqdm(total=trainer.total_steps(ctx.ds.classes), desc=f'{kind} GANs, fold {fold}',
                      unit='step', disable=not cfg.get('progress', True), smoothing=0.05,
                      leave=False) if own else self.progress.stage(kind))
