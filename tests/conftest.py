@@ -93,6 +93,7 @@ FULL_TIER = frozenset([
     'test_lock.py::test_a_second_writer_is_refused_and_a_killed_one_blocks_nothing',
     'test_data_efficient.py::test_resize_generator_has_the_transposed_ones_parameters_and_shapes',
     'test_experiment.py::test_a_generator_built_to_collapse_is_flagged',
+    'test_profile_tool.py::test_a_tiny_classifier_step_is_profiled_per_layer',
 ])
 
 
