@@ -92,8 +92,40 @@ def base_config() -> ml_collections.ConfigDict:
   return c
 
 
+def diffusion_config() -> ml_collections.ConfigDict:
+  """Returns config.gan for the diffusion arm (not in the paper): EDM (Karras et al. 2022) with a
+  class-conditional U-Net at a width meant for a GPU (steps/diffusion.py, models/unet.py)."""
+  g = ml_collections.ConfigDict()
+  g.kind = 'diffusion'
+  g.fold = -1                     # as a GAN's: -1 all data; k: the training part of fold k
+  g.augmented_per_class = 1000    # classic variants per class it trains on, as a GAN's
+  g.batch_size = 64
+  g.learning_rate = 2e-4          # Adam (0.9, 0.999); 200 epochs: 47 steps each for 3 classes
+  g.epochs = 200
+  g.max_steps = 0                 # >0: cap training at this many steps (>= 1 epoch)
+  g.checkpoint_every = 10         # epochs
+  g.samples_per_class = 1000      # written to samples.npz
+  g.collapse_ratio = 0.5          # the GANs' diversity check
+  g.ema_decay = 0.999             # samples come from an EMA of the weights
+  g.conv_impl = 'auto'            # as config.model.conv_impl
+  g.channels = 64                 # U-Net widths: channels x channel_mult, one per level
+  g.channel_mult = (1, 2, 2, 2)   # (64 -> 32 -> 16 -> 8 for four levels)
+  g.num_blocks = 2
+  g.attn_resolutions = (8,)       # self-attention at these resolutions
+  g.dropout = 0.1                 # in every residual block (EDM's small-data runs: 0.25)
+  g.sigma_data = 0.5              # EDM's; ln(sigma) ~ N(p_mean, p_std^2) in training
+  g.p_mean, g.p_std = -1.2, 1.2
+  g.label_dropout = 0.1           # share of training labels dropped (the unconditional model)
+  g.sampler_steps = 40            # Heun steps: 2 x steps - 1 network passes (EDM at 64x64: 40)
+  g.guidance = 1.0                # w in D_u + w (D_c - D_u): 0 / 1 one pass a step, else two
+  return g
+
+
 def gan_config(kind: str) -> ml_collections.ConfigDict:
-  """Returns config.gan for 'dcgan' or 'acgan' with the paper's settings."""
+  """Returns config.gan for 'dcgan' or 'acgan' with the paper's settings ('diffusion':
+  :func:`diffusion_config`)."""
+  if kind == 'diffusion':
+    return diffusion_config()
   g = ml_collections.ConfigDict()
   g.kind = kind
   g.fold = -1                     # -1: train on all data; k: on the training part of fold k
@@ -168,11 +200,17 @@ def data_efficient(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 def gan_quick(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """Returns GAN config g at a GAN job's :quick settings (variants.GAN_QUICK)."""
+  if g.kind not in variants.GAN_QUICK:
+    raise ValueError(f'{g.kind}: no :quick budget has been chosen yet (by the rule of '
+                     'docs/decisions/diffusion_budget.md); use :smoke or the full settings')
   return apply(g, variants.GAN_QUICK[g.kind])
 
 
 def gan_smoke(g: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Returns GAN config g at the :smoke settings (variants.GAN_SMOKE)."""
+  """Returns GAN config g at the :smoke settings (variants.GAN_SMOKE; the diffusion model's
+  variants.DIFFUSION_SMOKE)."""
+  if g.kind == 'diffusion':
+    return apply(g, variants.DIFFUSION_SMOKE)
   return apply(g, dict(variants.GAN_SMOKE, d_widths=variants.GAN_SMOKE_D_WIDTHS[g.kind]))
 
 

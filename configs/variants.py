@@ -32,6 +32,18 @@ GAN_SMOKE = {                      # every GAN: tiny widths, two epochs of a tin
     'samples_per_class': 16,
 }
 GAN_SMOKE_D_WIDTHS = {'dcgan': (8, 8, 8, 8), 'acgan': (8, 8, 8, 8, 8, 8)}
+DIFFUSION_SMOKE = {                # the diffusion model: a two-level U-Net of width 4
+    'channels': 4,
+    'channel_mult': (1, 2),
+    'num_blocks': 1,
+    'attn_resolutions': (32,),
+    'augmented_per_class': 32,
+    'batch_size': 16,
+    'epochs': 2,
+    'checkpoint_every': 1,
+    'samples_per_class': 16,
+    'sampler_steps': 2,
+}
 
 # ---- :quick: minutes on a laptop CPU ------------------------------------------------------------
 # The classifier's budget: one seed, each run capped at 1,200 SGD steps (at most 150 epochs) at

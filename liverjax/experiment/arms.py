@@ -7,17 +7,19 @@ An arm is one entry of :data:`ARMS`; its ``recipe`` says what its training set i
   (:func:`liverjax.augment.classic_augment`) for every N in ``config.classic.sizes``;
 - ``synthetic``: the classic set of ``config.synthetic.classic_size`` (the very images of the
   classic run of that size, same keys) plus N images per class from the arm's ``pool`` for every N
-  in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool ``gan``: the
-  fold's GAN(s) that ``config.<arm>`` describes, trained on classic variants of the fold's
-  *training* ROIs only (arms ``dcgan_de`` / ``acgan_de``: the same GANs with the data-efficient
-  options of ``configs/variants.py: DATA_EFFICIENT``, compared with the paper's GAN too). Pool
+  in ``config.synthetic.per_class`` (:func:`liverjax.augment.mix_synthetic`). Pool
+  ``generator``: the fold's GAN(s) or diffusion model that ``config.<arm>`` describes, trained on
+  classic variants of the fold's *training* ROIs only (arms ``dcgan_de`` / ``acgan_de``: the same
+  GANs with the data-efficient options of ``configs/variants.py: DATA_EFFICIENT``, compared with
+  the paper's GAN too; arm ``diffusion``: one class-conditional EDM model, compared with the
+  DCGAN too). Pool
   ``oracle`` (arm ``real``, a name kept for finished workdirs): classic variants of fresh phantom
   ROIs from new patients (``config.oracle``), what a perfect generator would draw; phantom data
   only.
   :mod:`liverjax.experiment.training_sets` builds and caches pools.
-- ``synthetic_only``: N images per class of the pool of the GAN arm ``source`` and nothing else,
-  for every N in ``config.synthetic.per_class`` (arms ``tstr_<gan arm>``: train on synthetic, test
-  on real, TSTR);
+- ``synthetic_only``: N images per class of the pool of the generator arm ``source`` and nothing
+  else, for every N in ``config.synthetic.per_class`` (arms ``tstr_<generator arm>``: train on
+  synthetic, test on real, TSTR);
 - ``classic_per_class``: a classic set of N x (number of classes) variants for the same N (arm
   ``trtr``): TSTR's reference, as many images and so as many steps, from the real ROIs.
 
@@ -43,7 +45,7 @@ class Arm:
   pool: str = ''     # synthetic recipe: where the added images come from
   baseline: str = ''  # an arm before it that it is also compared with, paired (besides none
                       # and classic)
-  source: str = ''   # synthetic_only recipe: the GAN arm whose pool it trains on
+  source: str = ''   # synthetic_only recipe: the generator arm whose pool it trains on
 
   def sizes(self, config) -> list[int]:
     """Returns the arm's sweep of sizes (0 for the unaugmented recipe)."""
@@ -74,15 +76,17 @@ class Arm:
 ARMS = {arm.name: arm for arm in (
     Arm('none', 'unaugmented'),
     Arm('classic', 'classic'),
-    Arm('dcgan', 'synthetic', pool='gan'),
-    Arm('acgan', 'synthetic', pool='gan'),
-    Arm('dcgan_de', 'synthetic', pool='gan', baseline='dcgan'),   # with data-efficient options
-    Arm('acgan_de', 'synthetic', pool='gan', baseline='acgan'),
+    Arm('dcgan', 'synthetic', pool='generator'),
+    Arm('acgan', 'synthetic', pool='generator'),
+    Arm('dcgan_de', 'synthetic', pool='generator', baseline='dcgan'),   # with data-efficient options
+    Arm('acgan_de', 'synthetic', pool='generator', baseline='acgan'),
+    Arm('diffusion', 'synthetic', pool='generator', baseline='dcgan'),   # EDM, not in the paper
     Arm('real', 'synthetic', pool='oracle'),   # the oracle
     Arm('tstr_dcgan', 'synthetic_only', source='dcgan'),   # synthetic images only
     Arm('tstr_acgan', 'synthetic_only', source='acgan'),
     Arm('tstr_dcgan_de', 'synthetic_only', source='dcgan_de'),
     Arm('tstr_acgan_de', 'synthetic_only', source='acgan_de'),
+    Arm('tstr_diffusion', 'synthetic_only', source='diffusion'),
     Arm('trtr', 'classic_per_class'),   # their reference: as many classic variants
 )}
-GAN_ARMS = tuple(name for name, arm in ARMS.items() if arm.pool == 'gan')
+GENERATOR_ARMS = tuple(name for name, arm in ARMS.items() if arm.pool == 'generator')

@@ -11,9 +11,11 @@ import jax
 import jax.numpy as jnp
 
 from liverjax.base import errors
-from liverjax.models import classifier, gans, layers
+import optax
+
+from liverjax.models import classifier, gans, layers, unet
 from liverjax.steps import classifier as classifier_steps
-from liverjax.steps import gan, data_efficient
+from liverjax.steps import diffusion, gan, data_efficient
 
 MATMUL_DTYPES = {'float32': None, 'bfloat16': jnp.bfloat16}
 CONV_IMPLS = ('auto',) + layers.IMPLS
@@ -95,9 +97,39 @@ def _data_efficient(gcfg, d_norm: str, where: str) -> dict:
   return dict(augment=policy, ada_target=ada_target, ada_images=ada_images, r1_gamma=r1_gamma)
 
 
-def make_gan_setup(gcfg, num_classes: int) -> gan.GANSetup:
+def make_diffusion_setup(gcfg, num_classes: int) -> diffusion.DiffusionSetup:
+  """Returns the DiffusionSetup (U-Net, optimizer, EDM's settings) that a config.gan of kind
+  'diffusion' describes."""
+  where = '(config.gan.* or config.diffusion.*)'
+  impl = conv_impl(gcfg.get('conv_impl', 'auto'), 'float32', f'gan.conv_impl {where}')
+  if not 0.0 <= gcfg.label_dropout < 1.0:
+    raise errors.ConfigError(f'config.gan.label_dropout={gcfg.label_dropout} {where}: expected '
+                             'a probability in [0, 1) (guidance needs the unconditional model)')
+  if gcfg.guidance != 1.0 and not gcfg.label_dropout:
+    raise errors.ConfigError(f'config.gan.guidance={gcfg.guidance} {where}: w != 1 uses the '
+                             'unconditional model, which label_dropout=0 never trains')
+  if gcfg.sampler_steps < 1:
+    raise errors.ConfigError(f'config.gan.sampler_steps={gcfg.sampler_steps} {where}: >= 1')
+  levels = len(gcfg.channel_mult)
+  if 64 % 2 ** (levels - 1):
+    raise errors.ConfigError(f'config.gan.channel_mult={tuple(gcfg.channel_mult)} {where}: '
+                             f'{levels} levels do not halve 64x64 evenly')
+  network = unet.UNet(num_classes=num_classes, channels=gcfg.channels,
+                      channel_mult=tuple(gcfg.channel_mult), num_blocks=gcfg.num_blocks,
+                      attn_resolutions=tuple(gcfg.attn_resolutions), dropout=gcfg.dropout,
+                      conv_impl=impl)
+  return diffusion.DiffusionSetup(
+      network=network, tx=optax.adam(gcfg.learning_rate), num_classes=num_classes,
+      sigma_data=gcfg.sigma_data, p_mean=gcfg.p_mean, p_std=gcfg.p_std,
+      label_dropout=gcfg.label_dropout, ema_decay=gcfg.ema_decay,
+      sampler_steps=gcfg.sampler_steps, guidance=float(gcfg.guidance))
+
+
+def make_gan_setup(gcfg, num_classes: int):
   """Returns the GANSetup (modules, optimizers) that config.gan (or config.dcgan/acgan)
-  describes."""
+  describes; for kind 'diffusion' the DiffusionSetup (:func:`make_diffusion_setup`)."""
+  if gcfg.kind == 'diffusion':
+    return make_diffusion_setup(gcfg, num_classes)
   where = f'(config.{gcfg.kind}.* in *_aug.py)'
   dtype_name = gcfg.get('matmul_dtype', 'float32')
   low = matmul_dtype(dtype_name, f'gan.matmul_dtype {where}')
@@ -120,7 +152,7 @@ def make_gan_setup(gcfg, num_classes: int) -> gan.GANSetup:
                                             dropout=gcfg.dropout, matmul_dtype=low,
                                             conv_impl=impl)
   else:
-    raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan or acgan')
+    raise errors.ConfigError(f'config.gan.kind={gcfg.kind!r}: expected dcgan, acgan or diffusion')
   return gan.GANSetup(kind=gcfg.kind, generator=generator, discriminator=discriminator,
                       g_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),
                       d_tx=gan.make_optimizer(gcfg.learning_rate, gcfg.beta1),

@@ -44,7 +44,7 @@ import numpy as np
 
 from liverjax.base import grid, provenance, workdir as wd
 from liverjax.datasets import phantom
-from liverjax.experiment import (context, estimate, features, progress, summary,
+from liverjax.experiment import (context, estimate, features, gan_trainer, progress, summary,
                                  synthetic_quality)
 from liverjax.experiment.runner import Runner
 
@@ -85,7 +85,8 @@ def train_runs(runner: Runner, runs: list[context.Run],
   steps |= estimate.plan(ctx, runs, runner.sets.built())['pools']
   job = progress.JobProgress(steps, costs, ctx.config.get('progress', True),
                              desc=f'{len(runs)} classifier runs' + ''.join(
-                                 f', {kind} GANs' for kind in steps if kind != 'classifier'))
+                                 f', {gan_trainer.plural(kind)}' for kind in steps
+                                 if kind != 'classifier'))
   runner.sets.progress = job   # the GANs a run's pool needs train under the job's bar
   bar = job.stage('classifier')
   done = {}

@@ -25,7 +25,7 @@ from liverjax.base import timing, workdir as wd
 from liverjax.datasets import cohorts, dataset, sources, splits
 from liverjax.evaluation import inference
 from liverjax.experiment import builders
-from liverjax.experiment.arms import ARMS, GAN_ARMS
+from liverjax.experiment.arms import ARMS, GENERATOR_ARMS
 from liverjax.steps import classifier, epochs
 
 
@@ -249,7 +249,7 @@ def build(config, workdir: str, ds: dataset.Dataset | None = None,
   tx = builders.make_classifier_optimizer(config.train)
   # GAN arms' modules and optimizers: built (and a bad config refused) now, not after hours
   gan_setups = {kind: builders.make_gan_setup(config[kind], len(ds.classes))
-                for kind in config.arms if kind in GAN_ARMS}
+                for kind in config.arms if kind in GENERATOR_ARMS}
   diam = np.where(np.isnan(ds.diameter_px), config.augment.default_diameter_px,
                   ds.diameter_px).astype(np.float32)
   real = mesh_lib.put_replicated(

@@ -19,8 +19,8 @@ import numpy as np
 
 from liverjax.base import provenance
 from liverjax.experiment import context, gan_trainer, training_sets
-from liverjax.experiment.arms import ARMS, GAN_ARMS
-from liverjax.steps import classifier, epochs, gan
+from liverjax.experiment.arms import ARMS, GENERATOR_ARMS
+from liverjax.steps import classifier, epochs
 
 TIMED_STEPS = 5
 
@@ -50,9 +50,11 @@ def classifier_step_seconds(ctx: context.Context) -> float:
 
 
 def gan_step_seconds(setup, batch_size: int, num_classes: int) -> float:
-  """Returns the seconds of one training step of the GAN `setup` (a builders.GANSetup)."""
-  step = jax.jit(functools.partial(gan.train_step, setup=setup))
-  return _seconds_per_step(step, gan.init_state(setup, jax.random.key(0)),
+  """Returns the seconds of one training step of the generator `setup` (a GAN's or a diffusion
+  model's, from builders.make_gan_setup)."""
+  steps = gan_trainer.steps_of(setup)
+  step = jax.jit(functools.partial(steps.train_step, setup=setup))
+  return _seconds_per_step(step, steps.init_state(setup, jax.random.key(0)),
                            _batch(batch_size, num_classes))
 
 
@@ -67,7 +69,7 @@ def plan(ctx: context.Context, runs: list[context.Run],
   out = {'runs': len(todo), 'steps': int(sum(np.prod(ctx.schedule(r)) for r in todo)),
          'gans': {}, 'pools': {}}
   pool_of = lambda r: ARMS[r.arm].source or r.arm        # a synthetic_only arm: its source's pool
-  for kind in sorted({pool_of(r) for r in todo} & set(GAN_ARMS)):
+  for kind in sorted({pool_of(r) for r in todo} & set(GENERATOR_ARMS)):
     folds = {r.fold for r in todo if pool_of(r) == kind and (kind, r.fold) not in built}
     if not folds:
       continue
@@ -94,7 +96,8 @@ def describe(p: dict, costs: dict[str, float]) -> str:
   """Returns the plan p and its estimated wall time at the step costs, as one line."""
   seconds = p['steps'] * costs['classifier'] + sum(
       steps * costs[kind] for kind, (_, steps) in p['gans'].items())
-  gans = [f'{models} {kind} GANs ({steps:,} steps)' for kind, (models, steps) in p['gans'].items()]
+  gans = [f'{models} {gan_trainer.plural(kind)} ({steps:,} steps)'
+          for kind, (models, steps) in p['gans'].items()]
   return (f'plan: {p["runs"]} classifier runs ({p["steps"]:,} steps)' +
           (f', {", ".join(gans)}' if gans else '') +
           f'; about {seconds / 60:.0f} min of training on {where()}, timed on '

@@ -10,7 +10,7 @@ import numpy as np
 
 from liverjax.base import workdir as wd
 from liverjax.experiment import context
-from liverjax.experiment.arms import GAN_ARMS
+from liverjax.experiment.arms import GENERATOR_ARMS
 from liverjax.experiment.runner import Runner
 
 TSNE_PATH = os.path.join('features', 'tsne.npz')
@@ -28,7 +28,7 @@ def write_tsne_features(runner: Runner, results: dict) -> str | None:
   """
   ctx = runner.ctx
   cfg, ds = ctx.config, ctx.ds
-  gan_arms = [a for a in cfg.arms if a in GAN_ARMS]
+  gan_arms = [a for a in cfg.arms if a in GENERATOR_ARMS]
   arm = gan_arms[0] if gan_arms else cfg.arms[-1]
   first = min(ctx.folds)   # the first split (fold 0, or a part's first replicate)
   name = context.run_name(arm, results['arms'][arm]['size'], cfg.seeds[0], first)

@@ -108,12 +108,13 @@ def load_generator(workdir: str):
   setup = builders.make_gan_setup(cfg.gan, len(classes))
   generators = {}
   for name, _ in gan_trainer.model_names(cfg.gan.kind, classes):
-    template = gan.init_state(setup, jax.random.key(0))
+    steps = gan_trainer.steps_of(setup)
+    template = steps.init_state(setup, jax.random.key(0))
     mngr = checkpoints.checkpoint_manager(
         gan_trainer.checkpoint_dir(os.path.join(workdir, 'gan'), name))
     step, state = checkpoints.restore_latest(mngr, template)
     mngr.close()
     if step is None:
       raise errors.WorkdirError(f'{workdir}: no checkpoint for {name}')
-    generators[name] = gan.sampling_generator(state)
+    generators[name] = steps.sampling_generator(state)
   return setup, generators, classes

@@ -2,8 +2,9 @@
 GAN arms share: :func:`train` (checkpoints, logs, NaN checks), :func:`sample`, :func:`judge`
 (diversity and grid checks) and :func:`write_grids`; :func:`train_and_sample` runs them in turn.
 
-DCGAN trains one model per class, ACGAN one model for all classes (:func:`model_names`), each on
-a classic augmented set of ``gcfg.augmented_per_class`` paper variants per class. Each GAN's keys
+DCGAN trains one model per class, ACGAN and the diffusion model one model for all classes
+(:func:`model_names`; :func:`steps_of` gives the step functions of a setup's kind), each on a
+classic augmented set of ``gcfg.augmented_per_class`` paper variants per class. Each GAN's keys
 are derived once (:func:`model_keys`) and passed to the part that uses them. A NaN or inf loss
 stops training with :class:`~liverjax.base.errors.GANDivergedError`; the last good checkpoint
 stays.
@@ -24,16 +25,31 @@ from liverjax import augment
 from liverjax.base import checkpoints, errors, grid, padding, timing, workdir as wd
 from liverjax.base import mesh as mesh_lib
 from liverjax.evaluation import sample_checks
-from liverjax.steps import epochs, gan
+from liverjax.steps import diffusion, epochs, gan
 
 GRID_N = 32
+LOSSES = {'d_loss': 'D', 'g_loss': 'G', 'loss': 'loss'}   # beside the progress bar, if a step has it
+
+
+def steps_of(setup):
+  """Returns the module of the setup's step functions (init_state, train_step,
+  sampling_generator, refresh_ema, sample, with the same signatures): steps.diffusion for a
+  diffusion setup, steps.gan for a GAN's."""
+  return diffusion if setup.kind == 'diffusion' else gan
+
+
+def plural(kind: str) -> str:
+  """Returns what `kind`'s models are called in a plan or a progress bar: 'diffusion models',
+  'dcgan GANs'."""
+  return f'{kind} models' if kind == 'diffusion' else f'{kind} GANs'
 
 
 def model_names(kind: str, classes) -> list[tuple[str, list[int]]]:
-  """Returns (name, classes it generates) per GAN: one per class for DCGAN, one for ACGAN."""
+  """Returns (name, classes it generates) per model: one per class for DCGAN, one for ACGAN and
+  for the (class-conditional) diffusion model."""
   if kind == 'dcgan':
     return [(f'dcgan_{c}', [k]) for k, c in enumerate(classes)]
-  return [('acgan', list(range(len(classes))))]
+  return [(kind, list(range(len(classes))))]
 
 
 def checkpoint_dir(root: str, name: str) -> str:
@@ -44,16 +60,17 @@ def checkpoint_dir(root: str, name: str) -> str:
 class GANTrainer:
   """Trains GANs of one setup on device-resident sets, with checkpoints, logs and NaN checks."""
 
-  def __init__(self, setup: gan.GANSetup, gcfg, mesh, writer: wd.ScalarWriter,
+  def __init__(self, setup, gcfg, mesh, writer: wd.ScalarWriter,
                scale_range=(0.85, 1.15), shift_cap_px: float = 4.0):
     self.setup, self.gcfg, self.mesh, self.writer = setup, gcfg, mesh, writer
     mesh_lib.check_batch_size(gcfg.batch_size, mesh)
-    step_fn = functools.partial(gan.train_step, setup=setup)
+    self.steps = steps_of(setup)
+    step_fn = functools.partial(self.steps.train_step, setup=setup)
     self.epoch_fn = jax.jit(functools.partial(
         epochs.train_epoch, step_fn=step_fn, batch_size=gcfg.batch_size,
         batch_sharding=mesh_lib.batch_sharded(mesh)), donate_argnums=0)
-    self.sample_fn = jax.jit(functools.partial(gan.sample, setup), static_argnames=('n',))
-    self.refresh_fn = jax.jit(functools.partial(gan.refresh_ema, setup))
+    self.sample_fn = jax.jit(functools.partial(self.steps.sample, setup), static_argnames=('n',))
+    self.refresh_fn = jax.jit(functools.partial(self.steps.refresh_ema, setup))
     self.augment_fn = jax.jit(functools.partial(
         augment.classic_augment, scale_range=tuple(scale_range), shift_cap_px=shift_cap_px),
                               static_argnums=4)
@@ -87,9 +104,11 @@ class GANTrainer:
                    for _, cls in model_names(self.setup.kind, classes)))
 
   def fit(self, name: str, train_set: dict, keys: ModelKeys, ckpt_dir: str, progress,
-          grid_labels: list[int]) -> gan.GANState:
-    """Returns the trained GANState, resuming from the latest checkpoint in ckpt_dir."""
-    state = jax.device_put(gan.init_state(self.setup, keys.init), mesh_lib.replicated(self.mesh))
+          grid_labels: list[int]):
+    """Returns the trained state (a GANState or DiffusionState), resuming from the latest
+    checkpoint in ckpt_dir."""
+    state = jax.device_put(self.steps.init_state(self.setup, keys.init),
+                           mesh_lib.replicated(self.mesh))
     # a spare checkpoint, should the latest be lost
     mngr = checkpoints.checkpoint_manager(ckpt_dir, max_to_keep=2)
     start, state = checkpoints.restore_latest(mngr, state)
@@ -110,10 +129,10 @@ class GANTrainer:
               f'{name}: loss became NaN/inf in epoch {done} ({metrics}); {kept}')
         step = int(state.step)
         self.writer.scalars(step, metrics, prefix=f'{name}/')
-        progress.set_postfix_str(f'{name} D {metrics["d_loss"]:.2f} G {metrics["g_loss"]:.2f}')
+        progress.set_postfix_str(name + ' ' + ' '.join(
+            f'{short} {metrics[k]:.2f}' for k, short in LOSSES.items() if k in metrics))
         if done % self.gcfg.checkpoint_every == 0 or done == n_epochs:
-          if state.g_ema is not None:
-            state = self.refresh_fn(state, keys.ema_stats)
+          state = self.refresh_fn(state, keys.ema_stats)
           checkpoints.save_state(mngr, done, state, wait=False)   # written while training goes on
           self.writer.image(step, self.fixed_grid(state, keys.grid, grid_labels), f'{name}/samples')
         progress.update(steps)
@@ -121,9 +140,9 @@ class GANTrainer:
       mngr.close()   # waits for the last save to be on disk, also when training raised
     return state
 
-  def fixed_grid(self, state: gan.GANState, key: jax.Array, labels: list[int]) -> np.ndarray:
+  def fixed_grid(self, state, key: jax.Array, labels: list[int]) -> np.ndarray:
     """Returns a uint8 grid of GRID_N samples per label from fixed noise."""
-    g = gan.sampling_generator(state)
+    g = self.steps.sampling_generator(state)
     images = [self.sample_fn(g, key, n=GRID_N, label=c) for c in labels]
     return grid.make_grid(np.concatenate(jax.device_get(images)), ncol=16)
 
@@ -152,7 +171,7 @@ class TrainedGAN:
   """One trained GAN: its name, the classes it generates, its final state and its keys."""
   name: str
   classes: list[int]
-  state: gan.GANState
+  state: gan.GANState | diffusion.DiffusionState
   keys: ModelKeys
 
 
@@ -181,7 +200,7 @@ def sample(trainer: GANTrainer, trained: list[TrainedGAN], n_per_class: int,
   sw = stopwatch or timing.Stopwatch()
   images, labels = [], []
   for t in trained:
-    g = gan.sampling_generator(t.state)
+    g = trainer.steps.sampling_generator(t.state)
     for c in t.classes:
       with sw('generation'):
         x = np.asarray(trainer.sample_fn(g, jax.random.fold_in(t.keys.sample, c),
@@ -217,7 +236,7 @@ def write_grids(trainer: GANTrainer, trained: list[TrainedGAN], real: dict, clas
   TensorBoard grids) and real_<class>.png (the first GRID_N real ROIs) to grid_dir."""
   real_images, real_labels = np.asarray(real['image']), np.asarray(real['label'])
   for t in trained:
-    g = gan.sampling_generator(t.state)
+    g = trainer.steps.sampling_generator(t.state)
     for c in t.classes:
       fixed = trainer.sample_fn(g, t.keys.grid, n=GRID_N, label=c)
       grid.save_grid(os.path.join(grid_dir, f'{classes[c]}.png'), np.asarray(fixed), ncol=8,

@@ -8,7 +8,7 @@ import numpy as np
 
 from liverjax.evaluation import classification, inference
 from liverjax.experiment import context, synthetic_quality
-from liverjax.experiment.arms import ARMS, GAN_ARMS, REFERENCES
+from liverjax.experiment.arms import ARMS, GENERATOR_ARMS, REFERENCES
 from liverjax.experiment.runner import Runner
 
 # A run whose last epoch's mean training accuracy (dropout on) is below this has not fit its
@@ -139,7 +139,7 @@ def oracle_share(records: list[dict], config, design: inference.Design) -> dict:
                                       r['size'] == size and r['seed'] in seeds])
 
   out = {}
-  for arm in [a for a in config.arms if a in GAN_ARMS]:
+  for arm in [a for a in config.arms if a in GENERATOR_ARMS]:
     sizes = ({r['size'] for r in records if r['arm'] == arm} &
              {r['size'] for r in records if r['arm'] == 'real'})
     if not sizes:
@@ -196,7 +196,7 @@ def gan_fidelity(runner: Runner, records: list[dict]) -> dict:
   classes = list(ctx.ds.classes)
   real_cm = {r['fold']: np.asarray(r['confusion']) for r in records
              if (r['arm'], r['size'], r['seed']) == ('classic', size, seed)}
-  kinds = [a for a in cfg.arms if a in GAN_ARMS]
+  kinds = [a for a in cfg.arms if a in GENERATOR_ARMS]
   per_kind = {kind: [] for kind in kinds}
   for fold in context.quality_splits(ctx):   # each classifier restored once, for every GAN arm
     if fold not in real_cm:

@@ -15,7 +15,7 @@ from liverjax.base import mesh as mesh_lib
 from liverjax.base import padding, workdir as wd
 from liverjax.datasets import phantom
 from liverjax.experiment import context, gan_trainer
-from liverjax.experiment.arms import ARMS, GAN_ARMS
+from liverjax.experiment.arms import ARMS, GENERATOR_ARMS
 from liverjax.experiment.context import Context
 
 
@@ -31,7 +31,7 @@ class TrainingSets:
     self.ctx = ctx
     self._pools, self._trainers = {}, {}
     # Arm.pool -> builder(kind, fold) -> (images, labels) on the host
-    self.pools = {'gan': self._gan_pool, 'oracle': self._oracle_pool}
+    self.pools = {'generator': self._gan_pool, 'oracle': self._oracle_pool}
     # the job's bar (progress.JobProgress) while a classifier job trains, else None
     self.progress = None
 
@@ -110,7 +110,7 @@ class TrainingSets:
     """Returns {'<kind>_fold<k>': {class: diversity check}} of every GAN arm's pools (written
     when a pool is built; rebuilt from the checkpoints if missing)."""
     cfg, out = self.ctx.config, {}
-    for kind in [a for a in cfg.arms if a in GAN_ARMS]:
+    for kind in [a for a in cfg.arms if a in GENERATOR_ARMS]:
       for fold in self.ctx.folds:
         path = diversity_path(self.ctx.workdir, kind, fold)
         if not os.path.exists(path):

@@ -13,7 +13,6 @@ from absl import flags
 
 from liverjax.base import cli, grid, workdir as wd
 from liverjax.experiment import gan_job, gan_trainer
-from liverjax.steps import gan
 
 FLAGS = flags.FLAGS
 
@@ -21,7 +20,7 @@ FLAGS = flags.FLAGS
 def define_flags() -> None:
   """Defines the command's flags (only when run as a command, so importing generate() from
   another program with its own --workdir flag does not clash)."""
-  flags.DEFINE_string('workdir', None, 'Workdir of a finished dcgan/acgan job.')
+  flags.DEFINE_string('workdir', None, 'Workdir of a finished dcgan, acgan or diffusion job.')
   flags.DEFINE_integer('n', 1000, 'Images per class.')
   flags.DEFINE_integer('seed', 0, 'Sampling seed.')
   flags.DEFINE_string('out', None, 'Output folder (default: WORKDIR/generated).')
@@ -30,7 +29,8 @@ def define_flags() -> None:
 def generate(workdir: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
   """Returns (images (n*K, 64, 64, 1) in [0, 1], labels, classes) from a GAN job's checkpoints."""
   setup, generators, classes = gan_job.load_generator(workdir)
-  sample = jax.jit(lambda g, k, label: gan.sample(setup, g, k, n, label))
+  steps = gan_trainer.steps_of(setup)
+  sample = jax.jit(lambda g, k, label: steps.sample(setup, g, k, n, label))
   images, labels = [], []
   for name, cls in gan_trainer.model_names(setup.kind, classes):
     for c in cls:

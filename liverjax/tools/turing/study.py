@@ -25,7 +25,7 @@ from liverjax.tools.turing import store
 
 def _experiment(workdir: str, config: ml_collections.ConfigDict, arm: str | None):
   """Returns (real images, labels, origins), (synthetic ...), classes, real_source, arm."""
-  gan_arms = [a for a in config.arms if ARMS[a].pool == 'gan']
+  gan_arms = [a for a in config.arms if ARMS[a].pool == 'generator']
   arm = arm or (gan_arms[0] if gan_arms else None)
   if arm not in gan_arms:
     raise errors.ConfigError(f'{workdir}: arm {arm!r} is not one of its GAN arms {gan_arms}')
