@@ -54,3 +54,34 @@ def test_shift_and_flip_search_matches_brute_force():
           best = np.minimum(best, err)
   np.testing.assert_allclose(np.asarray(d), best, rtol=1e-4, atol=1e-5)
   assert jax.device_get(idx).shape == (4,)
+
+
+def test_the_ratio_rule_flags_copies_and_not_new_lesions():
+  """A query far nearer one training ROI than any other is a copy (ratio of the two nearest
+  distances under 1/3); transformed copies of training ROIs all are; new lesions from new
+  patients rarely are, as rarely as the test ROIs; the test says which rate is higher."""
+  d = np.array([[0.1, 0.5, 0.9], [0.3, 0.6, 0.9], [0.2, 0.2, 0.9]])
+  assert memorisation.nn_ratio_copies(d).tolist() == [True, False, False]
+  ds = phantom.load_phantom((30, 30, 30))
+  train_idx, test_idx = splits.stratified_group_kfold(ds.labels, ds.groups, 2)[0]
+  train, test = ds.images[train_idx], ds.images[test_idx]
+  copies = np.roll(train[:, ::-1], 2, axis=2)   # flipped, moved 2 px
+  fresh = phantom.load_phantom((15, 15, 15), seed=7).images
+  rate = {name: memorisation.nn_ratio_copies(memorisation.distance_matrix(
+      jnp.asarray(x), jnp.asarray(train)))
+      for name, x in (('copies', copies), ('test', test), ('fresh', fresh))}
+  assert rate['copies'].all()
+  # (0 of 45 for each of three phantom seeds; 0.1 allows a few ROIs of a rare form)
+  assert rate['test'].mean() < 0.1 and rate['fresh'].mean() < 0.1, {k: v.mean()
+                                                                     for k, v in rate.items()}
+  assert memorisation.copy_rate_test(rate['copies'], rate['test'])['p_greater'] < 1e-6
+  assert memorisation.copy_rate_test(rate['fresh'], rate['test'])['p_greater'] > 0.05
+
+
+def test_the_copy_rate_test_is_fishers_exact_one_sided():
+  """5 of 10 synthetic copies against 0 of 10 real: P = C(10,5) C(10,0) / C(20,5) = 252/15504."""
+  t = memorisation.copy_rate_test(np.arange(10) < 5, np.zeros(10, bool))
+  assert t['synthetic'] == 0.5 and t['real'] == 0.0 and t['copies'] == [5, 0]
+  np.testing.assert_allclose(t['p_greater'], 252 / 15504, rtol=1e-9)
+  same = memorisation.copy_rate_test(None, None, counts=((0, 3), (10, 10)))
+  assert same['p_greater'] == 1.0

@@ -133,13 +133,21 @@ def test_quality_and_oracle_share_tables():
          'recall': pair(0.1, 0.8), 'density': pair(0.3, 1.0), 'coverage': pair(0.2, 0.85),
          'memorised_pixels': pair(0.02, 0.05), 'memorised_features': pair(0.1, 0.05),
          'c2st': pair(0.97, 0.55)}
-  results = {'synthetic_quality': {'dcgan': {'per_class': {'cyst': row}},
+  copies = lambda syn, p: {'synthetic': syn, 'real': 0.0, 'p_greater': p}
+  results = {'synthetic_quality': {'dcgan': {'per_class': {'cyst': dict(
+                                       row, copies_pixels=copies(0.3, 0.001),
+                                       copies_features=copies(0.01, 0.6))}},
                                    'real': {'per_class': {'cyst': dict(
                                        row, memorised_pixels=pair(0.9, 0.05),
                                        recall=pair(0.5, 0.8))}}}}
   text = '\n'.join(quality.synthetic_quality(results))
   assert ('| dcgan | cyst | 12 (8) | 0.5 (0.01) | 40% (90%) | 10% (80%) | 30% (100%) '
-          '| 20% (85%) | 2% (5%) | 10% (5%) | 0.97 (0.55) |') in text
+          '| 20% (85%) | 2% (5%) | 10% (5%) | 30% (0%) | 1% (0%) | 0.97 (0.55) |') in text
+  # copies above new real ROIs' rate are warned of, in the space where the test says so
+  assert 'more copies of training ROIs than new real ROIs give' in text
+  assert 'dcgan/cyst (pixels: p = 0.001)' in text and 'features: p' not in text
+  # results written before the copy rate existed read 'not measured'
+  assert '| real | cyst |' in text and '| not measured | not measured |' in text
   assert 'Warning: real/cyst sit closer to the training ROIs' in text   # only it
   assert '**Warning: dcgan/cyst reach less than 50% of their real reference' in text
   assert 'real/cyst reach' not in text

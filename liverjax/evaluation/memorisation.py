@@ -7,7 +7,10 @@ rotations and any integer shift up to ``max_shift`` pixels, compared over the ce
 every shift keeps. :func:`memorisation` sets the synthetic images' distances beside the real test
 ROIs' (which share no patient with the training ROIs): a synthetic image closer to a training ROI
 than the 5th percentile of test-to-training distances is nearer than 95% of genuinely new lesions
-are, and a perfect generator has 5% of its images there.
+are, and a perfect generator has 5% of its images there. :func:`nn_ratio_copies` is a second
+rule, per image: a copy is far nearer one training ROI than any other (ratio of the two nearest
+distances below 1/3), and :func:`copy_rate_test` compares the synthetic images' rate of such
+copies with fresh real ROIs'.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import stats
 
 
 def dihedral(image: jax.Array) -> jax.Array:
@@ -38,11 +42,10 @@ def _windows(image: jax.Array, max_shift: int) -> jax.Array:
 
 
 @functools.partial(jax.jit, static_argnames=('max_shift',))
-def nearest_distances(queries: jax.Array, train: jax.Array, max_shift: int = 4
-                      ) -> tuple[jax.Array, jax.Array]:
-  """Returns (distance, index) of each query's nearest training image: the RMS pixel difference
-  between the query's central window and the best-matching window of any flip / rotation / shift
-  (up to max_shift px) of that training image. queries (N, H, W[, 1]), train (T, H, W[, 1])."""
+def distance_matrix(queries: jax.Array, train: jax.Array, max_shift: int = 4) -> jax.Array:
+  """Returns (N, T): the RMS pixel difference between each query's central window and the
+  best-matching window of any flip / rotation / shift (up to max_shift px) of each training
+  image. queries (N, H, W[, 1]), train (T, H, W[, 1])."""
   q = queries.reshape(queries.shape[:3])
   h, s = q.shape[1], max_shift
   qw = q[:, s:h - s, s:h - s].reshape(q.shape[0], -1)
@@ -54,7 +57,38 @@ def nearest_distances(queries: jax.Array, train: jax.Array, max_shift: int = 4
     return jnp.min(d2, axis=1)                           # (N,)
 
   best = jax.lax.map(one, train.reshape(train.shape[:3]))   # (T, N)
-  return (jnp.sqrt(jnp.maximum(best.min(0), 0.0) / qw.shape[1]), jnp.argmin(best, 0))
+  return jnp.sqrt(jnp.maximum(best.T, 0.0) / qw.shape[1])
+
+
+def nearest_distances(queries: jax.Array, train: jax.Array, max_shift: int = 4
+                      ) -> tuple[jax.Array, jax.Array]:
+  """Returns (distance, index) of each query's nearest training image by
+  :func:`distance_matrix`."""
+  d = distance_matrix(queries, train, max_shift)
+  return d.min(1), jnp.argmin(d, 1)
+
+
+def nn_ratio_copies(distances, ratio: float = 1 / 3) -> np.ndarray:
+  """Returns, per query, whether it is a copy by the nearest-neighbour ratio rule: its distance
+  to the nearest training ROI below `ratio` times its distance to the second nearest (a query
+  far closer to one training ROI than to any other). distances (N, T), T >= 2 distinct ROIs."""
+  d = np.sort(np.asarray(distances, np.float64), axis=1)
+  if d.shape[1] < 2:
+    raise ValueError('the ratio rule needs at least 2 training ROIs')
+  return d[:, 0] < ratio * d[:, 1]
+
+
+def copy_rate_test(synthetic_copies, real_copies, counts=None) -> dict:
+  """Returns the synthetic and real copy rates, their counts and the one-sided p-value of
+  Fisher's exact test (the exact binomial comparison of two rates) that the synthetic rate
+  exceeds the real one; from boolean arrays, or from counts ((k_s, k_r), (n_s, n_r))."""
+  if counts is None:
+    counts = ((int(np.sum(synthetic_copies)), int(np.sum(real_copies))),
+              (len(synthetic_copies), len(real_copies)))
+  (k_s, k_r), (n_s, n_r) = counts
+  p = stats.fisher_exact([[k_s, n_s - k_s], [k_r, n_r - k_r]], alternative='greater')[1]
+  return {'synthetic': k_s / n_s, 'real': k_r / n_r, 'copies': [k_s, k_r], 'n': [n_s, n_r],
+          'p_greater': float(p)}
 
 
 def memorisation(synthetic, test, train, max_shift: int = 4) -> dict:

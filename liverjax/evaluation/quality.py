@@ -13,7 +13,10 @@ like with its reference:
 - ``precision``, ``recall``, ``density``, ``coverage`` (k = 5) against the training features.
 - ``memorisation``: the share of images closer to a training ROI (pixels, minimum over flips,
   90-degree turns and shifts up to 4 px) than the 5th percentile of the test ROIs' distances
-  (5% for a generator that draws new lesions as the data does), and the same in features.
+  (5% for a generator that draws new lesions as the data does), and the same in features;
+  ``nn_ratio``: the share of copies by the nearest-neighbour ratio rule (nearest training ROI
+  under 1/3 of the second nearest's distance), beside the test ROIs' share, with the one-sided
+  p-value that the synthetic share is higher.
 - ``c2st``: ROC AUC of telling the synthetic features (up to 3x the test ROIs' count) from the
   real test ROIs' (held out from the feature network's training too), 0.5 = indistinguishable,
   with its interval over folds; the reference tells the training ROIs from the test ROIs.
@@ -35,9 +38,13 @@ PRDC = ('precision', 'recall', 'density', 'coverage')
 K = 5
 
 
-def _nearest(queries, train) -> np.ndarray:
+def _distances(queries, train) -> np.ndarray:
   return np.asarray(feature_metrics.pairwise_distances(
-      jnp.asarray(queries, jnp.float32), jnp.asarray(train, jnp.float32)).min(1))
+      jnp.asarray(queries, jnp.float32), jnp.asarray(train, jnp.float32)))
+
+
+def _nearest(queries, train) -> np.ndarray:
+  return _distances(queries, train).min(1)
 
 
 def _stats(values) -> dict:
@@ -55,15 +62,17 @@ def real_reference(train_f, test_f, train_px, test_px, key: jax.Array, test_grou
   n_test = len(test_f)
   if n_test <= K:
     raise ValueError(f'a real reference needs more than {K} test ROIs (got {n_test})')
-  d_px, _ = memorisation.nearest_distances(jnp.asarray(test_px, jnp.float32),
-                                           jnp.asarray(train_px, jnp.float32), max_shift)
+  d_px = np.asarray(memorisation.distance_matrix(jnp.asarray(test_px, jnp.float32),
+                                                 jnp.asarray(train_px, jnp.float32), max_shift))
   ref = {'fd': float(feature_metrics.frechet_distance(train_f, test_f)),
          'kid': feature_metrics.kernel_inception_distance(
              train_f, test_f, key, subset_size=min(n_test, len(train_f)))['mean'],
          **feature_metrics.prdc(train_f, test_f, K),
          'c2st': c2st_lib.c2st(test_f, train_f, test_groups),
-         'p5_pixels': float(np.percentile(np.asarray(d_px), 5)),
-         'p5_features': float(np.percentile(_nearest(test_f, train_f), 5))}
+         'p5_pixels': float(np.percentile(d_px.min(1), 5)),
+         'p5_features': float(np.percentile(_nearest(test_f, train_f), 5)),
+         'copies_pixels': memorisation.nn_ratio_copies(d_px).tolist(),
+         'copies_features': memorisation.nn_ratio_copies(_distances(test_f, train_f)).tolist()}
   return ref
 
 
@@ -95,15 +104,19 @@ def class_quality(train_f, test_f, syn_f, train_px, test_px, syn_px, key: jax.Ar
   syn_prdc = [feature_metrics.prdc(train_f, syn_f[p], K) for p in picks]
   for m in PRDC:
     out[m] = {'synthetic': _stats([d[m] for d in syn_prdc]), 'real': ref[m]}
-  d_px, nearest = memorisation.nearest_distances(jnp.asarray(syn_px, jnp.float32),
-                                                 jnp.asarray(train_px, jnp.float32), max_shift)
-  d_px, order = np.asarray(d_px), np.argsort(np.asarray(d_px))[:4]
+  m_px = np.asarray(memorisation.distance_matrix(jnp.asarray(syn_px, jnp.float32),
+                                                 jnp.asarray(train_px, jnp.float32), max_shift))
+  m_f = _distances(syn_f, train_f)
+  d_px, nearest = m_px.min(1), m_px.argmin(1)
+  order = np.argsort(d_px)[:4]
   out['memorisation'] = {
       'pixels': {'synthetic': float(np.mean(d_px < ref['p5_pixels'])), 'real': 0.05},
-      'features': {'synthetic': float(np.mean(_nearest(syn_f, train_f) < ref['p5_features'])),
-                   'real': 0.05},
-      'closest': order.tolist(), 'closest_train': np.asarray(nearest)[order].tolist(),
-      'closest_distance': d_px[order].tolist()}
+      'features': {'synthetic': float(np.mean(m_f.min(1) < ref['p5_features'])), 'real': 0.05},
+      'closest': order.tolist(), 'closest_train': nearest[order].tolist(),
+      'closest_distance': d_px[order].tolist(),
+      'nn_ratio': {space: memorisation.copy_rate_test(memorisation.nn_ratio_copies(m),
+                                                      ref[f'copies_{space}'])
+                   for space, m in (('pixels', m_px), ('features', m_f))}}
   # C2ST on up to 3x the test ROIs' count of synthetic images: more power than a matched
   # subset, and AUC does not depend on the classes' proportions
   few = np.asarray(jax.random.permutation(k_c2st, n_syn))[:3 * n_test]

@@ -10,6 +10,7 @@ pools against each other and against real data, they are not absolute.
 
 from __future__ import annotations
 
+import logging
 import os
 
 import jax
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from liverjax.base import grid
-from liverjax.evaluation import quality
+from liverjax.evaluation import memorisation, quality
 from liverjax.experiment import context
 from liverjax.experiment.arms import ARMS
 from liverjax.experiment.runner import Runner
@@ -100,7 +101,19 @@ def pool_quality(runner: Runner, state, fold: int, images: np.ndarray, labels: n
       per_class[cname] = quality.class_quality(
           real_f[tr], real_f[te], syn_f[mine], ds.images[tr], ds.images[te], images[mine],
           key, test_groups=ds.groups[te], reference=refs[c])
+    warn_copies(per_class[cname]['memorisation']['nn_ratio'], f'fold {fold}, {cname}')
   return per_class
+
+
+def warn_copies(nn_ratio: dict, where: str, alpha: float = 0.05) -> None:
+  """Logs a warning for each space where the synthetic images' copy rate by the ratio rule
+  exceeds the real ROIs' (one-sided p < alpha)."""
+  for space, t in nn_ratio.items():
+    if t['p_greater'] < alpha:
+      logging.warning('%s: %.1f%% of the synthetic images are copies of a training ROI by the '
+                      'nearest-neighbour ratio rule in %s, against %.1f%% of new real ROIs '
+                      '(one-sided p = %.3g)', where, 100 * t['synthetic'], space,
+                      100 * t['real'], t['p_greater'])
 
 
 def closest_pairs_path(workdir: str, arm: str) -> str:
@@ -151,6 +164,10 @@ def _mean_over_folds(folds: list[dict], classes) -> dict:
       row[f'memorised_{space}'] = {
           'synthetic': float(np.mean([p['memorisation'][space]['synthetic'] for p in per])),
           'real': 0.05}
+      tests = [p['memorisation']['nn_ratio'][space] for p in per]   # folds' counts pooled
+      row[f'copies_{space}'] = memorisation.copy_rate_test(None, None, counts=(
+          np.sum([t['copies'] for t in tests], 0).tolist(),
+          np.sum([t['n'] for t in tests], 0).tolist()))
     row['c2st'] = {side: _mean_auc([p['c2st'][side] for p in per])
                    for side in ('synthetic', 'real')}
     row['c2st'] |= {

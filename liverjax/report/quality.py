@@ -11,6 +11,7 @@ from liverjax.report.markdown import _pct, table
 
 
 RECALL_SHARE = 0.5   # below this share of the real reference's recall, a pool is warned of
+COPY_ALPHA = 0.05    # a pool with more copies than new real ROIs at this one-sided level is warned of
 
 
 def _diff(p: dict) -> str:
@@ -83,7 +84,7 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
   q = results.get('synthetic_quality')
   if not q:
     return []
-  rows, better, few, missing = [], [], [], []
+  rows, better, few, missing, copies = [], [], [], [], []
   for arm, r in q.items():
     for cname, m in r['per_class'].items():
       if m['c2st'].get('why'):
@@ -94,7 +95,13 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
                   [_cell(m[k], pct=True) for k in ('precision', 'recall', 'density',
                                                    'coverage')] +
                   [_cell(m['memorised_pixels'], pct=True),
-                   _cell(m['memorised_features'], pct=True), _cell(m['c2st'], fmt='.2f')])
+                   _cell(m['memorised_features'], pct=True)] +
+                  [_cell(m[k], pct=True) if k in m else 'not measured'
+                   for k in ('copies_pixels', 'copies_features')] +
+                  [_cell(m['c2st'], fmt='.2f')])
+      copies += [f'{arm}/{cname} ({space}: p = {m[k]["p_greater"]:.2g})'
+                 for space in ('pixels', 'features')
+                 if (k := f'copies_{space}') in m and m[k]['p_greater'] < COPY_ALPHA]
       if max(m['memorised_pixels']['synthetic'], m['memorised_features']['synthetic']) > 0.2:
         better.append(f'{arm}/{cname}')   # 4x what a perfect generator scores
   lines = ['## Synthetic image quality', '',
@@ -107,11 +114,13 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
            'beside its reference); KID is unbiased. Precision/recall/density/coverage: k = 5, '
            'against the training ROIs. Memorised: share closer to a training ROI than 95% of '
            'new real ROIs are (pixels: over flips, turns and shifts up to 4 px); 5% for a '
-           'perfect generator. C2ST: ROC AUC of a small classifier telling the images from '
+           'perfect generator. Copies: share with its nearest training ROI under 1/3 of the '
+           'second nearest\'s distance (real: of the test ROIs; folds pooled). C2ST: ROC AUC of a small classifier telling the images from '
            'real test ROIs (0.5 = indistinguishable; about 20 real ROIs per class and fold: '
            'little power, per-fold intervals in results.json).', '']
   lines += table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
-                   'memorised (px)', 'memorised (feat.)', 'C2ST AUC'], rows)
+                   'memorised (px)', 'memorised (feat.)', 'copies (px)', 'copies (feat.)',
+                   'C2ST AUC'], rows)
   if missing:
     lines += missing + ['']
   if few:
@@ -119,6 +128,9 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
               'reference\'s recall**: in the classifier\'s features they cover few of the '
               'training ROIs\' forms (a collapsed or partly collapsed generator), whatever their '
               'pixel diversity says.', '']
+  if copies:
+    lines += [f'**Warning: more copies of training ROIs than new real ROIs give** (one-sided '
+              f'Fisher exact test, p < {COPY_ALPHA}): {", ".join(copies)}.', '']
   if better:
     lines += [f'Warning: {", ".join(better)} sit closer to the training ROIs than new real '
               'ROIs do: copies of training ROIs, or images smoother than real ones (the oracle '
