@@ -112,6 +112,7 @@ def diffusion_config() -> ml_collections.ConfigDict:
   g.channel_mult = (1, 2, 2, 2)   # (64 -> 32 -> 16 -> 8 for four levels)
   g.num_blocks = 2
   g.attn_resolutions = (8,)       # self-attention at these resolutions
+  g.patch = 1                     # 2: 2x2 pixels to channels first (levels 32 -> 16 -> ...)
   g.dropout = 0.1                 # in every residual block (EDM's small-data runs: 0.25)
   g.sigma_data = 0.5              # EDM's; ln(sigma) ~ N(p_mean, p_std^2) in training
   g.p_mean, g.p_std = -1.2, 1.2

@@ -32,11 +32,12 @@ GAN_SMOKE = {                      # every GAN: tiny widths, two epochs of a tin
     'samples_per_class': 16,
 }
 GAN_SMOKE_D_WIDTHS = {'dcgan': (8, 8, 8, 8), 'acgan': (8, 8, 8, 8, 8, 8)}
-DIFFUSION_SMOKE = {                # the diffusion model: a two-level U-Net of width 4
-    'channels': 4,
+DIFFUSION_SMOKE = {                # the diffusion model: a two-level U-Net of width 4 on 2x2
+    'channels': 4,                 # patches (levels 32 and 16)
     'channel_mult': (1, 2),
     'num_blocks': 1,
-    'attn_resolutions': (32,),
+    'attn_resolutions': (16,),
+    'patch': 2,
     'augmented_per_class': 32,
     'batch_size': 16,
     'epochs': 2,

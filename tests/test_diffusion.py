@@ -235,3 +235,11 @@ def test_the_diffusion_job_writes_what_the_gan_jobs_write(tmp_path):
   assert os.listdir(os.path.join(work, 'gan', 'diffusion', 'checkpoints'))
   images, labels, got = sample.generate(work, 3)
   assert images.shape == (9, 64, 64, 1) and list(got) == list(classes)
+
+
+def test_patches_fold_each_2x2_block_into_channels_and_back():
+  x = np.arange(2 * 4 * 6 * 3, dtype=np.float32).reshape(2, 4, 6, 3)
+  s = np.asarray(unet.space_to_depth(jnp.asarray(x), 2))
+  assert s.shape == (2, 2, 3, 12)
+  np.testing.assert_array_equal(s[1, 1, 2], x[1, 2:4, 4:6].reshape(-1))   # (row, column, channel)
+  np.testing.assert_array_equal(unet.depth_to_space(jnp.asarray(s), 2), x)

@@ -110,14 +110,15 @@ def make_diffusion_setup(gcfg, num_classes: int) -> diffusion.DiffusionSetup:
                              'unconditional model, which label_dropout=0 never trains')
   if gcfg.sampler_steps < 1:
     raise errors.ConfigError(f'config.gan.sampler_steps={gcfg.sampler_steps} {where}: >= 1')
-  levels = len(gcfg.channel_mult)
-  if 64 % 2 ** (levels - 1):
-    raise errors.ConfigError(f'config.gan.channel_mult={tuple(gcfg.channel_mult)} {where}: '
-                             f'{levels} levels do not halve 64x64 evenly')
+  levels, patch = len(gcfg.channel_mult), gcfg.get('patch', 1)
+  if patch < 1 or 64 % (patch * 2 ** (levels - 1)):
+    raise errors.ConfigError(f'config.gan.channel_mult={tuple(gcfg.channel_mult)}, patch={patch} '
+                             f'{where}: {levels} levels on {patch}x{patch} patches do not halve '
+                             '64x64 evenly')
   network = unet.UNet(num_classes=num_classes, channels=gcfg.channels,
                       channel_mult=tuple(gcfg.channel_mult), num_blocks=gcfg.num_blocks,
                       attn_resolutions=tuple(gcfg.attn_resolutions), dropout=gcfg.dropout,
-                      conv_impl=impl)
+                      conv_impl=impl, patch=patch)
   return diffusion.DiffusionSetup(
       network=network, tx=optax.adam(gcfg.learning_rate), num_classes=num_classes,
       sigma_data=gcfg.sigma_data, p_mean=gcfg.p_mean, p_std=gcfg.p_std,
