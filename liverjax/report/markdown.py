@@ -199,10 +199,11 @@ def samples(config: dict, classes: list[str]) -> list[str]:
 
 
 def diversity(results: dict) -> list[str]:
-  """Returns the GAN diversity and grid table, with a warning for collapsed generators."""
+  """Returns the generators' (GANs', diffusion models') diversity and grid table, with a
+  warning for collapsed generators."""
   if not results.get('gan_diversity'):
     return []
-  lines = ['## GAN sample diversity', '',
+  lines = ['## Generator sample diversity', '',
            'Mean RMS difference between generated images of a class, as a percentage of that '
            'between its real training ROIs; below the threshold a generator counts as '
            'collapsed (near-identical images) or partly collapsed (a few images repeated), '
@@ -213,11 +214,11 @@ def diversity(results: dict) -> list[str]:
   if collapsed:
     lines += [f'**Warning: collapsed generator(s): {", ".join(collapsed)}.** Their synthetic '
               'images were used by the arm above; its numbers measure those images, not a '
-              'working GAN.', '']
+              'working generator.', '']
   rows = [[pool, c, f'{100 * v["ratio"]:.0f}%', f'{100 * v["threshold"]:.0f}%',
            'COLLAPSED' if v['collapsed'] else 'ok', f'{v["grid"]["ratio"]:.1f}x']
           for pool, d in results['gan_diversity'].items() for c, v in d.items()]
-  return lines + table(['GAN', 'class', 'diversity vs real', 'threshold', 'status',
+  return lines + table(['generator', 'class', 'diversity vs real', 'threshold', 'status',
                          'grid vs real'], rows)
 
 
