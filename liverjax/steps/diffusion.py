@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from liverjax.steps import gan
+
 
 @dataclasses.dataclass(frozen=True)
 class DiffusionSetup:
@@ -163,9 +165,7 @@ def train_step(state: DiffusionState, batch: dict, key: jax.Array, *,
                                                      batch['label'], k))(state.params)
   updates, opt_state = setup.tx.update(grads, state.opt_state, state.params)
   params = optax.apply_updates(state.params, updates)
-  t = state.step.astype(jnp.float32)
-  decay = jnp.minimum(setup.ema_decay, (1.0 + t) / (10.0 + t))
-  ema = jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, state.ema, params)
+  ema = gan.ema_average(state.ema, params, state.step, setup.ema_decay)
   return DiffusionState(step=state.step + 1, params=params, opt_state=opt_state,
                         ema=ema), {'loss': loss}
 

@@ -210,13 +210,16 @@ def train_step(state: GANState, batch: dict, key: jax.Array, *,
 
 def _updated_ema(setup: GANSetup, state: GANState, g: TrainState):
   """Returns state.g_ema moved towards the updated generator g (None without an EMA)."""
-  g_ema = state.g_ema
-  if g_ema is None:
-    return None
-  t = state.step.astype(jnp.float32)
-  decay = jnp.minimum(setup.ema_decay, (1.0 + t) / (10.0 + t))
-  return g_ema.replace(step=g_ema.step + 1, params=jax.tree.map(
-      lambda e, p: decay * e + (1.0 - decay) * p, g_ema.params, g.params))
+  e = state.g_ema
+  return None if e is None else e.replace(
+      step=e.step + 1, params=ema_average(e.params, g.params, state.step, setup.ema_decay))
+
+
+def ema_average(ema, params, step: jax.Array, ema_decay: float):
+  """Returns ema moved towards params, decay min(ema_decay, (1 + t) / (10 + t)) at t = step."""
+  t = step.astype(jnp.float32)
+  decay = jnp.minimum(ema_decay, (1.0 + t) / (10.0 + t))
+  return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
 
 
 def standing_stats(setup: GANSetup, g: TrainState, key: jax.Array, n: int = 512) -> TrainState:
