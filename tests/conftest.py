@@ -1,11 +1,27 @@
-"""Test set-up: fake 4 CPU devices (before JAX starts) so sharded code paths run everywhere."""
+"""Test set-up: fake 4 CPU devices (before JAX starts) so sharded code paths run everywhere, and
+one persistent compilation cache for the session."""
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
                            ' --xla_force_host_platform_device_count=4').strip()
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+
+# The end-to-end tests build the same smoke programs again and again, in this process and in the
+# jobs they launch as subprocesses (which inherit these variables): JAX's persistent compilation
+# cache, in a directory of this session's own (removed at exit), compiles each once. Its key
+# holds the program, the XLA flags, the devices and the JAX version, so a hit is the executable a
+# compilation would have built. A cache the caller names (JAX_COMPILATION_CACHE_DIR) is used as
+# it is and kept.
+if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
+  _CACHE_DIR = tempfile.mkdtemp(prefix='liverjax-tests-xla-cache-')
+  os.environ['JAX_COMPILATION_CACHE_DIR'] = _CACHE_DIR
+  atexit.register(shutil.rmtree, _CACHE_DIR, True)
+os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 

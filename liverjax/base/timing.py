@@ -20,7 +20,9 @@ _COMPILE_EVENT = 'backend_compile'   # '/jax/compilation/backend_compile_duratio
 
 
 class CompileCounter:
-  """Counts XLA backend compilations (and their seconds) while it is open."""
+  """Counts XLA backend compilations (and their seconds) while it is open: executables JAX
+  builds, or reads from its persistent compilation cache when one is configured (the same event
+  times both)."""
 
   def __init__(self):
     self.count, self.seconds = 0, 0.0
