@@ -15,7 +15,7 @@ one (training resumes exactly: the shuffle and noise keys fold in the step count
 costs one training of its longest candidate. The judge's feature classifier (trained on the
 fold's real training ROIs alone, the same for every candidate) is likewise trained once and
 copied. Appends one JSON line a candidate to --out: its settings, wall seconds, and per class
-the feature recall against the real reference's, C2ST accuracy, copy rates (pixels, features)
+the feature recall against the real reference's, C2ST AUC (the quality tool's figure), copy rates (pixels, features)
 beside fresh real ROIs' with the one-sided test's p-value, and the collapse check.
 """
 
@@ -36,7 +36,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string('root', None, 'Folder for the candidates\' workdirs.')
 flags.DEFINE_integer('channels', 16, 'U-Net width of the first level.')
 flags.DEFINE_float('dropout', 0.1, 'Dropout in every residual block.')
-flags.DEFINE_list('candidates', [], 'steps:sampler_steps, e.g. 96:18,288:12.')
+flags.DEFINE_list('candidates', [], 'steps:sampler_steps, e.g. 120:18,168:12.')
 flags.DEFINE_integer('samples_per_class', 200, 'Samples a class the judge sees.')
 flags.DEFINE_integer('seed', 1, 'Phantom seed (the reported runs use 0: never choose on it).')
 flags.DEFINE_integer('fold', 0, 'Fold whose training ROIs train the model.')
