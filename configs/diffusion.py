@@ -8,9 +8,10 @@ Writes samples/<class>.png and samples.npz, as the GAN jobs do, so tools/quality
 tools/turing and the report read it unchanged. Variants: no suffix (configs/common.py
 diffusion_config), a U-Net of widths 64/128/128/128 with two blocks a level and attention at 8x8
 (9.6 million weights) for 200 epochs, sampled with EDM's 40 Heun steps: meant for a GPU, not yet
-timed on one; `:smoke` = SMOKE + DIFFUSION_SMOKE: seconds, for tests. `:quick` is refused until
-its budget has been chosen by the rule of docs/decisions/diffusion_budget.md, on a phantom seed
-the reported runs do not use.
+timed on one; `:quick` = DIFFUSION_QUICK (configs/variants.py): a U-Net of width 16 on 2x2
+patches, 480 steps, 12 Heun steps, chosen by the rule of docs/decisions/diffusion_budget.md on
+phantom seed 1 (the reported runs use seed 0); far from converged; `:smoke` = SMOKE +
+DIFFUSION_SMOKE: seconds, for tests.
 """
 
 from configs import common

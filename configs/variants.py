@@ -89,6 +89,30 @@ AUG_QUICK_GAN = {
     'ema_decay': 0.0,
 }
 
+# The diffusion model's :quick budget, for its job and its arm alike: a three-level U-Net of width
+# 16 (16/32/32 channels, one block a level, 0.30 M weights) on 2x2 patches (levels 32, 16, 8;
+# attention at 8x8), dropout 0.25, trained 480 steps (20 epochs of 500 classic variants a class)
+# with its weights' EMA, sampled with 12 Heun steps at w = 1. The rule of
+# docs/decisions/diffusion_budget.md chose it among 12 candidates (widths 16 and 32, dropout 0.1
+# and 0.25, a third and all of the longest training that the cost allows, 12 and 18 Heun steps) on
+# phantom seed 1, fold 0: none copied or collapsed, this one had the highest lowest-class feature
+# recall (63% of real ROIs') and the lowest C2ST. Its cost, training plus sampling 1,000 a class,
+# is at most 3 times one fold's quick DCGANs. Far from converged: its samples are told from real
+# ROIs (C2ST AUC 0.86-0.98); the variant without suffix is the one meant for a GPU.
+DIFFUSION_QUICK = {
+    'channels': 16,
+    'channel_mult': (1, 2, 2),
+    'num_blocks': 1,
+    'attn_resolutions': (8,),
+    'patch': 2,
+    'dropout': 0.25,
+    'augmented_per_class': 500,
+    'max_steps': 480,
+    'sampler_steps': 12,
+    'guidance': 1.0,
+    'samples_per_class': 200,      # the job's samples.npz, as GAN_QUICK's; an arm samples its pool
+}
+
 # ---- options beyond the paper ----------------------------------------------------------------
 # The data-efficient preset (arms and jobs *_de): DiffAugment's translation and cutout and a mild
 # CT intensity change on every image D sees, and an R1 penalty of weight 1 (DCGAN: on a
