@@ -48,10 +48,16 @@ REPLICATES = 6
 
 
 def get_config(arg=None):
-  c = common.aug_experiment(('dcgan',), arg)
-  c.arms = ('none', 'classic', 'dcgan', 'real')
+  return replicates_experiment(('dcgan',), arg)
+
+
+def replicates_experiment(kinds: tuple[str, ...], arg=None):
+  """Returns the benchmark with generator arms `kinds` between classic and real: the same
+  cohorts, seeds, sizes and replicates whatever the arms (configs/benchmark_diffusion.py)."""
+  c = common.aug_experiment(kinds, arg)
+  c.arms = ('none', 'classic') + tuple(kinds) + ('real',)
   c.design = 'replicates'
-  c.primary = 'dcgan_vs_classic'
+  c.primary = f'{kinds[-1]}_vs_classic'
   c.seeds = (9001,)
   c.synthetic.gan_seed = 9002
   c.oracle.seed_offset = 70000

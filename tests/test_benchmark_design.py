@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from configs import benchmark
+from configs import benchmark, benchmark_diffusion
 from liverjax.base import errors
 from liverjax.datasets import cohorts
 from liverjax.experiment import classifier_job
@@ -30,6 +30,19 @@ def test_every_cohort_seed_is_apart_from_the_main_jobs_and_from_each_other():
   assert config.seeds[0] != 0 and config.synthetic.gan_seed != 0   # not the main job's keys
   with pytest.raises(errors.ConfigError, match='replicate'):
     cohorts.replicate_seed(seed, cohorts.MAX_REPLICATES)
+
+
+def test_the_diffusion_benchmark_is_the_benchmark_with_one_arm_more():
+  """Same cohorts, seeds, sizes and replicates: its none, classic, dcgan and real runs repeat
+  configs/benchmark.py's; only the arm, its config block and the declared primary differ."""
+  for arg in ('quick', 'smoke', None):
+    base, diff = (m.get_config(arg).to_dict() for m in (benchmark, benchmark_diffusion))
+    assert diff.pop('arms') == ('none', 'classic', 'dcgan', 'diffusion', 'real')
+    assert base.pop('arms') == ('none', 'classic', 'dcgan', 'real')
+    assert (diff.pop('primary'), base.pop('primary')) == ('diffusion_vs_classic',
+                                                          'dcgan_vs_classic')
+    assert diff.pop('diffusion')['kind'] == 'diffusion'
+    assert diff == base, arg
 
 
 def _part(root, first, count):
