@@ -62,5 +62,5 @@ def test_the_gan_job_logs_its_plan_and_estimate_before_training(tmp_path, caplog
   steps = gan_trainer.GANTrainer(builders.make_gan_setup(config.gan, 3), config.gan,
                                  mesh_lib.make_mesh(), None).total_steps(
                                      ('cyst', 'metastasis', 'hemangioma'))
-  assert len(plans) == 1 and plans[0].startswith(f'plan: 3 dcgan GAN(s) ({steps:,} steps); about ')
+  assert len(plans) == 1 and plans[0].startswith(f'plan: 3 dcgan GANs ({steps:,} steps); about ')
   assert 'min of training on this CPU' in plans[0]

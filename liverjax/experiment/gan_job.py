@@ -67,10 +67,11 @@ def run(config, workdir: str) -> dict:
   total = trainer.total_steps(ds.classes)
   if config.get('estimate', True):
     seconds = total * estimate.gan_step_seconds(setup, gcfg.batch_size, len(ds.classes))
-    logging.info('plan: %d %s GAN(s) (%s steps); about %.0f min of training on %s, timed on %d '
-                 'steps (plus compilation and sampling; a resumed job restores what it has)',
-                 len(gan_trainer.model_names(gcfg.kind, ds.classes)), gcfg.kind, f'{total:,}',
-                 seconds / 60, estimate.where(), estimate.TIMED_STEPS)
+    n = len(gan_trainer.model_names(gcfg.kind, ds.classes))
+    logging.info('plan: %d %s (%s steps); about %.0f min of training on %s, timed on %d steps '
+                 '(plus compilation and sampling; a resumed job restores what it has)', n,
+                 gan_trainer.plural(gcfg.kind, n), f'{total:,}', seconds / 60, estimate.where(),
+                 estimate.TIMED_STEPS)
   progress = tqdm.tqdm(total=total, desc=f'{gcfg.kind} training', unit='step',
                        disable=not config.get('progress', True), smoothing=0.05)
   images, labels, diversity = gan_trainer.train_and_sample(trainer, real, ds.classes, key,

@@ -38,10 +38,10 @@ def steps_of(setup):
   return diffusion if setup.kind == 'diffusion' else gan
 
 
-def plural(kind: str) -> str:
-  """Returns what `kind`'s models are called in a plan or a progress bar: 'diffusion models',
-  'dcgan GANs'."""
-  return f'{kind} models' if kind == 'diffusion' else f'{kind} GANs'
+def plural(kind: str, n: int = 2) -> str:
+  """Returns what n of `kind`'s models are called in a plan or a progress bar: 'diffusion
+  models', 'dcgan GANs' ('diffusion model', 'dcgan GAN' for n = 1)."""
+  return (f'{kind} model' if kind == 'diffusion' else f'{kind} GAN') + ('s' if n != 1 else '')
 
 
 def model_names(kind: str, classes) -> list[tuple[str, list[int]]]:
