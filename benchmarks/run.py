@@ -23,8 +23,9 @@ median minor page faults of one step; benchmarks/README.md). GLIBC_TUNABLES and 
 recorded in the JSON. Without PyTorch (--torch=off, or not installed) only the JAX steps are
 timed, their FLOPs from XLA's cost analysis.
 
-The entries: benchmarks/bench/classifier.py and gan.py; the harness: bench/harness.py; the
-PyTorch twins: bench/torch_steps.py.
+The entries: benchmarks/bench/classifier.py, gan.py and diffusion.py (the diffusion arm's U-Net
+step: EDM loss, Adam, EMA; the full variant's only when --only names it on a CPU); the harness:
+bench/harness.py; the PyTorch twins: bench/torch_steps.py (the U-Net's: bench/torch_unet.py).
 
 Each step also runs as <name>_bf16: liverjax with matmul_dtype='bfloat16' (the convolutions'
 matmuls on bfloat16 operands, float32 sums; liverjax.models.conv_ops.matmul), against the same PyTorch step
@@ -54,18 +55,22 @@ sys.path.insert(0, ROOT)
 
 import jax  # noqa: E402
 
-from benchmarks.bench import classifier, gan, harness  # noqa: E402
+from benchmarks.bench import classifier, diffusion, gan, harness  # noqa: E402
 
 
 def entries() -> dict[str, harness.Entry]:
-  """Returns every entry by name: the classifiers, the GANs, and their _bf16 and _xla variants."""
-  return {e.name: e for e in harness.variants(classifier.entries() + gan.entries())}
+  """Returns every entry by name: the classifiers, the GANs, their _bf16 and _xla variants, and
+  the diffusion model's U-Nets."""
+  return {e.name: e for e in harness.variants(classifier.entries() + gan.entries())
+          + diffusion.entries()}
 
 
 def jax_step(entry: harness.Entry, batch: int = harness.BATCH):
   """Returns a builder of entry's JAX step at this batch size."""
   if entry.kind == 'classifier':
     return lambda: classifier.jax_step(entry.config, batch)
+  if entry.kind == 'diffusion':
+    return lambda: diffusion.jax_step(entry.config, entry.num_classes, batch)
   return lambda: gan.jax_step(entry.config, entry.num_classes, batch)
 
 
@@ -113,8 +118,8 @@ def main():
   todo = entries()
   if args.only:
     todo = {k: v for k, v in todo.items() if k in args.only.split(',')}
-  elif args.device == 'cpu':   # XLA-CPU's own convolutions: seconds to minutes per step
-    todo = {k: v for k, v in todo.items() if not k.endswith('_xla')}
+  elif args.device == 'cpu':   # XLA-CPU's own convolutions, the full U-Net: seconds per step
+    todo = {k: v for k, v in todo.items() if not k.endswith('_xla') and k != 'diffusion'}
   use_bf16, why = harness.bf16_support(args.device)
   if args.bf16 != 'auto':
     use_bf16, why = args.bf16 == 'on', f'--bf16={args.bf16}'

@@ -7,13 +7,15 @@ import os
 import subprocess
 import sys
 
+import jax
 import pytest
 
 from benchmarks import run
-from benchmarks.bench import classifier, gan, harness
+from benchmarks.bench import classifier, diffusion, gan, harness
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = [e.name for e in classifier.entries() + gan.entries()]
+UNETS = [e.name for e in diffusion.entries()]
 
 
 def _tiny(entry: harness.Entry) -> harness.Entry:
@@ -21,6 +23,8 @@ def _tiny(entry: harness.Entry) -> harness.Entry:
   c = entry.config.copy_and_resolve_references()
   if entry.kind == 'classifier':
     c.model.features, c.model.dense = (4, 8, 8), 16
+  elif entry.kind == 'diffusion':
+    c.channels = 8
   else:
     c.g_widths, c.d_widths = (16, 8, 8, 4), tuple(8 for _ in c.d_widths)
   return harness.Entry(entry.name, entry.description, entry.kind, c, entry.num_classes)
@@ -28,7 +32,8 @@ def _tiny(entry: harness.Entry) -> harness.Entry:
 
 def test_entries_include_the_main_jobs_classifier_and_every_variant():
   names = set(run.entries())
-  assert {'classifier', 'classifier_quick', 'dcgan', 'dcgan_quick', 'acgan'} <= names
+  assert {'classifier', 'classifier_quick', 'dcgan', 'dcgan_quick', 'acgan', 'diffusion',
+          'diffusion_quick'} <= names
   assert all(f'{b}{s}' in names for b in BASE for s in ('_bf16', '_xla'))
   quick = run.entries()['classifier_quick'].config.model
   assert tuple(quick.features) == (16, 32, 64) and quick.dense == 128   # variants.AUG_QUICK
@@ -46,7 +51,7 @@ def test_a_variant_changes_its_setting_and_nothing_else(suffix, key, value):
 
 # At tiny widths the DCGAN entries differ only in their names: one of them. The variants' layers
 # are tested in test_layers.py and test_models.py; here only their settings (above).
-@pytest.mark.parametrize('name', ['classifier', 'dcgan', 'acgan'])
+@pytest.mark.parametrize('name', ['classifier', 'dcgan', 'acgan', 'diffusion_quick'])
 def test_each_kind_of_entry_times_at_tiny_widths(name):
   entry = _tiny(run.entries()[name])
   r = harness.time_step(run.jax_step(entry, batch=8), None, None, steps=2, warmup=1,
@@ -62,11 +67,27 @@ def test_each_kind_of_entry_times_at_tiny_widths(name):
 
 def test_each_entrys_pytorch_twin_runs_at_tiny_widths():
   torch_steps = pytest.importorskip('benchmarks.bench.torch_steps')   # benchmark-only
-  for name in BASE:
+  for name in BASE + UNETS:
     entry = _tiny(run.entries()[name])
     step, _ = torch_steps.step(entry)
     step()
     assert torch_steps.torch_flops(step) > 0
+
+
+@pytest.mark.parametrize('name', UNETS)
+def test_the_unet_twin_has_the_unets_weights(name):
+  """The PyTorch U-Net has as many weights as liverjax's (every layer, norm, head and bias: a
+  block, an attention or a skip convolution missing or extra changes the count), and returns
+  what it is given."""
+  torch_steps = pytest.importorskip('benchmarks.bench.torch_steps')   # benchmark-only
+  import torch
+  entry = run.entries()[name] if name == 'diffusion_quick' else _tiny(run.entries()[name])
+  _, state, _ = diffusion.jax_step(entry.config, entry.num_classes, batch=2)
+  _, net = torch_steps.step(entry)
+  assert sum(p.numel() for p in net.parameters()) == sum(
+      x.size for x in jax.tree.leaves(state.params))
+  out = net(torch.zeros(2, 1, 64, 64), torch.zeros(2), torch.tensor([0, -1]))
+  assert out.shape == (2, 1, 64, 64)
 
 
 def test_bf16_needs_the_cpu_flags(tmp_path):

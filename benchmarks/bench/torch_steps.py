@@ -193,4 +193,7 @@ def step(entry: Entry, bf16: bool = False, device: str = 'cpu'):
   """Returns (the PyTorch twin of entry's train step, its modules)."""
   if entry.kind == 'classifier':
     return torch_classifier_step(entry.config, bf16, device)
+  if entry.kind == 'diffusion':
+    from benchmarks.bench import torch_unet   # noqa: PLC0415 -- the U-Net's twin, apart
+    return torch_unet.torch_diffusion_step(entry.config, entry.num_classes, bf16, device)
   return torch_gan_step(entry.config, entry.num_classes, bf16, device)

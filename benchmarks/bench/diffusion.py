@@ -1,0 +1,41 @@
+"""The diffusion entries: the diffusion arm's train step as liverjax trains it
+(``steps.diffusion.train_step``: EDM's weighted denoising loss through the class-conditional U-Net,
+one Adam update and the weights' EMA), at the `:quick` budget's U-Net and at the full variant's.
+
+No _bf16 or _xla variants: the U-Net has no matmul_dtype setting, and its conv_impl='xla' form
+is far slower on a CPU (docs/decisions/diffusion_budget.md)."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+
+from benchmarks.bench.harness import BATCH, Entry
+from configs import common
+from liverjax.experiment import builders
+from liverjax.steps import diffusion
+
+
+def jax_step(gcfg, num_classes: int, batch: int = BATCH):
+  """Returns (step_fn, state, batch) of the diffusion config gcfg."""
+  setup = builders.make_diffusion_setup(gcfg, num_classes)
+  state = diffusion.init_state(setup, jax.random.key(0))
+  data = {'image': jax.random.uniform(jax.random.key(1), (batch, 64, 64, 1)),
+          'label': jax.random.randint(jax.random.key(2), (batch,), 0, num_classes)}
+  return functools.partial(diffusion.train_step, setup=setup), state, data
+
+
+def entries() -> list[Entry]:
+  """Returns the `:quick` U-Net (configs/variants.py DIFFUSION_QUICK) and the full variant's
+  (configs/common.py diffusion_config; several seconds a step on a CPU: name it with --only)."""
+  quick = common.gan_quick(common.gan_config('diffusion'))
+  full = common.gan_config('diffusion')
+  return [
+      Entry('diffusion_quick', f'EDM U-Net, :quick (width {quick.channels} x '
+            f'{tuple(quick.channel_mult)}, {quick.patch}x{quick.patch} patches), Adam + EMA',
+            'diffusion', quick, 3),
+      Entry('diffusion', f'EDM U-Net, full variant (width {full.channels} x '
+            f'{tuple(full.channel_mult)}, {full.num_blocks} blocks a level), Adam + EMA',
+            'diffusion', full, 3),
+  ]
