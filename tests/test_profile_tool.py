@@ -1,11 +1,11 @@
-"""The per-op profile (benchmarks/profile.py): its reading of XLA's module text (matmul FLOPs,
+"""The per-op profile (benchmarks/op_profile.py): its reading of XLA's module text (matmul FLOPs,
 each op's kind and place) and one profile of a tiny classifier step end to end."""
 
 import jax
 import jax.numpy as jnp
 import pytest
 
-from benchmarks import profile, run
+from benchmarks import op_profile as profile, run
 from benchmarks.bench import harness
 
 

@@ -1,6 +1,7 @@
 """Where a train step's time goes on XLA-CPU: a JAX profiler trace of one scanned epoch, per op.
 
-  python benchmarks/profile.py [--only=classifier_quick,dcgan_quick] [--steps=10] [--out=FILE]
+  python benchmarks/op_profile.py [--only=classifier_quick,dcgan_quick] [--steps=10] [--out=FILE]
+(Not profile.py: from benchmarks/ that would shadow the standard library's, which PyTorch uses.)
 
 For each entry of benchmarks/run.py (default: the main job's two narrow steps) it times --steps
 steps as one ``lax.scan`` epoch (as training runs them; median of 3), traces one more epoch with
