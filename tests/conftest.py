@@ -7,8 +7,10 @@ import shutil
 import sys
 import tempfile
 
-os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') +
-                           ' --xla_force_host_platform_device_count=4').strip()
+# (once: the pytest-xdist workers inherit the controller's environment, this file already run)
+_FOUR = '--xla_force_host_platform_device_count=4'
+if _FOUR not in os.environ.get('XLA_FLAGS', '').split():
+  os.environ['XLA_FLAGS'] = (os.environ.get('XLA_FLAGS', '') + ' ' + _FOUR).strip()
 os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 
 # The end-to-end tests build the same smoke programs again and again, in this process and in the
@@ -16,7 +18,10 @@ os.environ.setdefault('JAX_PLATFORMS', 'cpu')
 # cache, in a directory of this session's own (removed at exit), compiles each once. Its key
 # holds the program, the XLA flags, the devices and the JAX version, so a hit is the executable a
 # compilation would have built. A cache the caller names (JAX_COMPILATION_CACHE_DIR) is used as
-# it is and kept.
+# it is and kept. Under pytest-xdist (`-n 2`) the controller runs this file first and its workers
+# inherit the variable, so they share the controller's cache, which it removes at exit. JAX writes
+# an entry without a lock: a process that reads one half written fails to decompress it, warns
+# and compiles (jax/_src/compiler.py _cache_read), so a race costs a compilation, never a result.
 if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
   _CACHE_DIR = tempfile.mkdtemp(prefix='liverjax-tests-xla-cache-')
   os.environ['JAX_COMPILATION_CACHE_DIR'] = _CACHE_DIR

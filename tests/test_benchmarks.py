@@ -3,6 +3,7 @@ builds and times at tiny widths, its variants change what they say, and the comm
 end on the JAX steps alone (PyTorch, a benchmark-only dependency, where installed)."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -12,6 +13,8 @@ import pytest
 
 from benchmarks import run
 from benchmarks.bench import classifier, diffusion, gan, harness
+from liverjax.experiment import builders
+from liverjax.steps import diffusion as unet_step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BASE = [e.name for e in classifier.entries() + gan.entries()]
@@ -82,10 +85,11 @@ def test_the_unet_twin_has_the_unets_weights(name):
   torch_steps = pytest.importorskip('benchmarks.bench.torch_steps')   # benchmark-only
   import torch
   entry = run.entries()[name] if name == 'diffusion_quick' else _tiny(run.entries()[name])
-  _, state, _ = diffusion.jax_step(entry.config, entry.num_classes, batch=2)
+  setup = builders.make_diffusion_setup(entry.config, entry.num_classes)
+  params = jax.eval_shape(lambda: unet_step.init_state(setup, jax.random.key(0)).params)
   _, net = torch_steps.step(entry)
   assert sum(p.numel() for p in net.parameters()) == sum(
-      x.size for x in jax.tree.leaves(state.params))
+      math.prod(x.shape) for x in jax.tree.leaves(params))
   out = net(torch.zeros(2, 1, 64, 64), torch.zeros(2), torch.tensor([0, -1]))
   assert out.shape == (2, 1, 64, 64)
 
