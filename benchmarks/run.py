@@ -69,8 +69,6 @@ def jax_step(entry: harness.Entry, batch: int = harness.BATCH):
   """Returns a builder of entry's JAX step at this batch size."""
   if entry.kind == 'classifier':
     return lambda: classifier.jax_step(entry.config, batch)
-  if entry.kind == 'diffusion':
-    return lambda: diffusion.jax_step(entry.config, entry.num_classes, batch)
   return lambda: gan.jax_step(entry.config, entry.num_classes, batch)
 
 

@@ -1,29 +1,15 @@
 """The diffusion entries: the diffusion arm's train step as liverjax trains it
 (``steps.diffusion.train_step``: EDM's weighted denoising loss through the class-conditional U-Net,
-one Adam update and the weights' EMA), at the `:quick` budget's U-Net and at the full variant's.
+one Adam update and the weights' EMA), at the `:quick` budget's U-Net and at the full variant's;
+their JAX step is built by gan.jax_step.
 
 No _bf16 or _xla variants: the U-Net has no matmul_dtype setting, and its conv_impl='xla' form
 is far slower on a CPU (docs/decisions/diffusion_budget.md)."""
 
 from __future__ import annotations
 
-import functools
-
-import jax
-
-from benchmarks.bench.harness import BATCH, Entry
+from benchmarks.bench.harness import Entry
 from configs import common
-from liverjax.experiment import builders
-from liverjax.steps import diffusion
-
-
-def jax_step(gcfg, num_classes: int, batch: int = BATCH):
-  """Returns (step_fn, state, batch) of the diffusion config gcfg."""
-  setup = builders.make_diffusion_setup(gcfg, num_classes)
-  state = diffusion.init_state(setup, jax.random.key(0))
-  data = {'image': jax.random.uniform(jax.random.key(1), (batch, 64, 64, 1)),
-          'label': jax.random.randint(jax.random.key(2), (batch,), 0, num_classes)}
-  return functools.partial(diffusion.train_step, setup=setup), state, data
 
 
 def entries() -> list[Entry]:

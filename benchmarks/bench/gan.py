@@ -10,17 +10,18 @@ import ml_collections
 
 from benchmarks.bench.harness import BATCH, Entry
 from configs import common
-from liverjax.experiment import builders
-from liverjax.steps import gan
+from liverjax.experiment import builders, gan_trainer
 
 
 def jax_step(gcfg, num_classes: int, batch: int = BATCH):
-  """Returns (step_fn, state, batch) of the GAN config gcfg."""
+  """Returns (step_fn, state, batch) of the generator config gcfg: a GAN's, or for kind
+  'diffusion' the U-Net's (benchmarks/bench/diffusion.py)."""
   setup = builders.make_gan_setup(gcfg, num_classes)
-  state = gan.init_state(setup, jax.random.key(0))
+  steps = gan_trainer.steps_of(setup)
+  state = steps.init_state(setup, jax.random.key(0))
   data = {'image': jax.random.uniform(jax.random.key(1), (batch, 64, 64, 1)),
           'label': jax.random.randint(jax.random.key(2), (batch,), 0, num_classes)}
-  return functools.partial(gan.train_step, setup=setup), state, data
+  return functools.partial(steps.train_step, setup=setup), state, data
 
 
 def dcgan_config(widths: str) -> ml_collections.ConfigDict:
