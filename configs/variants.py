@@ -96,9 +96,10 @@ AUG_QUICK_GAN = {
 # docs/decisions/diffusion_budget.md chose it among 12 candidates (widths 16 and 32, dropout 0.1
 # and 0.25, a third and all of the longest training that the cost allows, 12 and 18 Heun steps) on
 # phantom seed 1, fold 0: none copied or collapsed, this one had the highest lowest-class feature
-# recall (63% of real ROIs') and the lowest C2ST. Its cost, training plus sampling 1,000 a class,
-# is at most 3 times one fold's quick DCGANs. Far from converged: its samples are told from real
-# ROIs (C2ST AUC 0.86-0.98); the variant without suffix is the one meant for a GPU.
+# recall (63% of real ROIs') and the lowest C2ST. Its cost, training plus sampling 1,000 a class:
+# 2.4 times one fold's quick DCGANs on a 2-core AMD EPYC with AVX-512 (the rule allows 3). Far
+# from converged: its samples are told from real ROIs (C2ST AUC 0.86-0.98 on seed 1, 0.80-0.97 on
+# seed 0); the variant without suffix is the one meant for a GPU.
 DIFFUSION_QUICK = {
     'channels': 16,
     'channel_mult': (1, 2, 2),
