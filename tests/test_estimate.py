@@ -64,3 +64,12 @@ def test_the_gan_job_logs_its_plan_and_estimate_before_training(tmp_path, caplog
                                      ('cyst', 'metastasis', 'hemangioma'))
   assert len(plans) == 1 and plans[0].startswith(f'plan: 3 dcgan GANs ({steps:,} steps); about ')
   assert 'min of training on this CPU' in plans[0]
+
+
+def test_the_plan_names_one_model_and_several():
+  line = estimate.describe({'runs': 5, 'steps': 100, 'gans': {'dcgan': (3, 1200),
+                                                              'diffusion': (1, 480)}},
+                           {'classifier': 0.1, 'dcgan': 0.2, 'diffusion': 1.0})
+  assert '3 dcgan GANs (1,200 steps), 1 diffusion model (480 steps);' in line, line
+  assert gan_trainer.plural('diffusion', 2) == 'diffusion models'
+  assert gan_trainer.plural('acgan', 1) == 'acgan GAN'

@@ -96,7 +96,7 @@ def describe(p: dict, costs: dict[str, float]) -> str:
   """Returns the plan p and its estimated wall time at the step costs, as one line."""
   seconds = p['steps'] * costs['classifier'] + sum(
       steps * costs[kind] for kind, (_, steps) in p['gans'].items())
-  gans = [f'{models} {gan_trainer.plural(kind)} ({steps:,} steps)'
+  gans = [f'{models} {gan_trainer.plural(kind, models)} ({steps:,} steps)'
           for kind, (models, steps) in p['gans'].items()]
   return (f'plan: {p["runs"]} classifier runs ({p["steps"]:,} steps)' +
           (f', {", ".join(gans)}' if gans else '') +
