@@ -10,7 +10,8 @@ The primary comparison is diffusion - classic (declared here, before any replica
 diffusion - dcgan and the oracle's share are secondary. The arms none, classic, dcgan and real
 use configs/benchmark.py's keys, so on the same CPU their runs repeat that benchmark's. Variants
 as configs/benchmark.py's; `:quick` trains each diffusion model at DIFFUSION_QUICK
-(configs/variants.py), which costs about 3 times a replicate's DCGANs.
+(configs/variants.py), which costs 2.4 times a replicate's DCGANs on a 2-core AMD EPYC with
+AVX-512.
 """
 
 from configs import benchmark
