@@ -161,6 +161,6 @@ def test_quality_and_oracle_share_tables():
   text = '\n'.join(quality.oracle_share({'oracle_share': shares}))
   assert '| dcgan | 1000 | +2.0 [-1.0, +5.0] | +8.0 [+3.0, +13.0] | 25% [-10, 70] |' in text
   assert '| acgan | 1000 | +0.0 [-2.0, +2.0] | +1.0 [-3.0, +5.0] | n/a' in text
-  assert 'a null or negative result of a GAN arm from it says nothing' in text   # acgan's row
+  assert 'a null or negative result of a generator arm from it says nothing' in text   # acgan's row
   del shares['acgan']
   assert 'says nothing' not in '\n'.join(quality.oracle_share({'oracle_share': shares}))

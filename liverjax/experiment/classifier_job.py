@@ -9,7 +9,7 @@ shared setting, built once) and ``training_sets`` (each arm's training set), dow
 :mod:`liverjax.steps.classifier`.
 A re-run with the same workdir skips finished runs and resumes unfinished ones. A sized arm's
 headline is the size with the best mean accuracy, selected on the test folds as the paper did
-(optimistic; the whole sweep is reported). GAN arms get two checks of their synthetic pools:
+(optimistic; the whole sweep is reported). Generator arms get two checks of their synthetic pools:
 diversity (collapse) and class fidelity.
 
 Writes to the workdir, for the report (:mod:`liverjax.report`) and any later stage:

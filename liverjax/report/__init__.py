@@ -7,7 +7,7 @@ phantom's ceiling beside them, where ``ceiling.json`` exists (:mod:`liverjax.too
 tests between arms; the sweeps (a table, and curves where an arm has two sizes or more) (accuracy vs classic-set size,
 accuracy vs synthetic images per class); confusion matrices; real vs DCGAN vs ACGAN sample grids
 per class (fold 0, fixed noise); GAN diversity and class fidelity; the share of the oracle's
-gain each GAN arm recovers; train on synthetic, test on real (TSTR) beside TRTR; every pool's quality beside real data (:mod:`~liverjax.report.quality`), with
+gain each generator arm recovers; train on synthetic, test on real (TSTR) beside TRTR; every pool's quality beside real data (:mod:`~liverjax.report.quality`), with
 precision/recall/density/coverage bars and C2ST ROC curves; a t-SNE of the classifier's
 penultimate features for real test ROIs and synthetic images (as the paper's figure); the visual
 Turing test's statistics, where ``turing/turing.json`` exists (:mod:`liverjax.tools.turing`).

@@ -92,7 +92,7 @@ def plot_tsne(workdir: str, classes: list[str]) -> tuple[str, str] | None:
   fig.tight_layout()
   _savefig(fig, os.path.join(workdir, 'figures', 'tsne.png'))
   caption = (f't-SNE of the penultimate-layer features of the `{name}` classifier: the real test '
-             f'ROIs of fold 0 (o) and up to 60 synthetic images per class of each GAN arm '
+             f'ROIs of fold 0 (o) and up to 60 synthetic images per class of each generator arm '
              f'({", ".join(f"{k}: {markers[k]}" for k in kinds[1:]) or "none"}).')
   return os.path.join('figures', 'tsne.png'), caption
 

@@ -188,7 +188,8 @@ def confusion(results: dict) -> list[str]:
 
 
 def samples(config: dict, classes: list[str]) -> list[str]:
-  """Returns the table of real and synthetic sample grids per class (fold 0), if GAN arms ran."""
+  """Returns the table of real and synthetic sample grids per class (fold 0), if generator arms
+  ran."""
   kinds = [a for a in config['arms'] if isinstance(config.get(a), dict) and 'kind' in config[a]]
   if not kinds:
     return []
@@ -229,8 +230,8 @@ def fidelity(config: dict, results: dict) -> list[str]:
   lines = ['## GAN class fidelity ("GAN-test")', '',
            'Share of each class\'s synthetic images that a classifier trained on real images '
            'only assigns to that class, beside that classifier\'s sensitivity on the real test '
-           'ROIs (mean over folds). The classifier of each fold is the classic run the GAN arm '
-           f'builds on (classic set of {config["synthetic"]["classic_size"]}, seed '
+           'ROIs (mean over folds). The classifier of each fold is the classic run the generator '
+           f'arm builds on (classic set of {config["synthetic"]["classic_size"]}, seed '
            f'{config["seeds"][0]}). Far below the real figure: the synthetic images lack what '
            'the classifier recognises the class by. Near or above it: recognisable, which alone '
            'does not make them realistic or varied (see the diversity table above). Where the '

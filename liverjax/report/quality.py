@@ -1,4 +1,4 @@
-"""The report's sections on synthetic images: how much of the oracle's gain each GAN arm
+"""The report's sections on synthetic images: how much of the oracle's gain each generator arm
 recovers, a classifier trained on synthetic images only against one trained on real ones, and each
 pool's quality beside real data (results.json ``oracle_share``, ``tstr`` and
 ``synthetic_quality``)."""
@@ -20,7 +20,8 @@ def _diff(p: dict) -> str:
 
 
 def oracle_share(results: dict) -> list[str]:
-  """Returns the table of each GAN arm's gain over classic beside the oracle's, at one size."""
+  """Returns the table of each generator arm's gain over classic beside the oracle's, at one
+  size."""
   shares = results.get('oracle_share')
   if not shares:
     return []
@@ -29,14 +30,14 @@ def oracle_share(results: dict) -> list[str]:
   failed = [arm for arm, s in shares.items() if s['share'] is None]
   control = ([f'**The oracle\'s gain is not above 0 by its interval** (beside {", ".join(failed)}):'
               ' this design could not show the gain of a perfect generator, so a null or '
-              'negative result of a GAN arm from it says nothing about the GAN.', '']
+              'negative result of a generator arm from it says nothing about the generator.', '']
              if failed else [])
   return (['## Share of the oracle\'s gain', '',
-           'Each GAN arm and the oracle (arm real: fresh phantom ROIs from new patients, what a '
-           'perfect generator would give) at the same number of images per class, fixed in '
-           'advance (the sweeps\' size nearest the paper\'s 1,000), against classic alone; '
-           'points, paired over units; the share (arm - classic) / (oracle - classic) with its '
-           'Fieller 95% interval.', ''] +
+           'Each generator arm (GAN or diffusion) and the oracle (arm real: fresh phantom ROIs '
+           'from new patients, what a perfect generator would give) at the same number of images '
+           'per class, fixed in advance (the sweeps\' size nearest the paper\'s 1,000), against '
+           'classic alone; points, paired over units; the share (arm - classic) / (oracle - '
+           'classic) with its Fieller 95% interval.', ''] +
           table(['arm', 'per class', 'arm - classic', 'oracle - classic',
                   'share of the oracle\'s gain'], rows) + control)
 
@@ -66,7 +67,7 @@ def tstr(results: dict) -> list[str]:
            _diff(row['paired']) if row['paired'] else '']
           for arm, r in t.items() for size, row in r['sizes'].items()]
   return (['## Train on synthetic, test on real (TSTR)', '',
-           tstr_explanation('a GAN arm\'s synthetic images', 'the synthetic images') +
+           tstr_explanation('a generator arm\'s synthetic images', 'the synthetic images') +
            ' TRTR is arm trtr. Accuracy %, mean over folds [95% interval]; difference in points, '
            'paired over folds.', ''] +
           table(['arm', 'GAN', 'per class', 'images', 'TSTR', 'TRTR', 'TSTR - TRTR'], rows))
