@@ -45,9 +45,9 @@ import torch  # noqa: E402
 
 from liverjax.models import conv_ops, layers  # noqa: E402
 
-from benchmarks.bench import gan as gan_entries  # noqa: E402
+from benchmarks.bench import gan as gan_entries, harness  # noqa: E402
 
-BATCH = 64
+BATCH = harness.BATCH
 
 
 def conv_s2d(x: jax.Array, kernel: jax.Array) -> jax.Array:
@@ -138,17 +138,7 @@ def jax_runner(kind: str, k: int, hw: int, cin: int, cout: int, variant: str, n:
     mod = (layers.ConvTranspose(cout, k, 2, use_bias=False, impl=variant) if kind == 'T'
            else layers.Conv(cout, k, strides=2, use_bias=False, impl=variant))
     fn = lambda x, kern: mod.apply({'params': {'kernel': kern}}, x)   # noqa: E731
-  grad = jax.grad(lambda kern, x: jnp.sum(fn(x, kern) ** 2), argnums=(0, 1))
-
-  @jax.jit
-  def run(kern, x):
-    def body(c, _):   # each step's input depends on the last step's gradients: no hoisting
-      gk, gx = grad(kern, x + c)
-      return c + 1e-9 * (jnp.sum(gk) + jnp.sum(gx)), None
-    return jax.lax.scan(body, jnp.zeros((), x.dtype), None, length=n)[0]
-
-  run(kern, x).block_until_ready()   # compile
-  return lambda: run(kern, x).block_until_ready()
+  return harness.grads_scan_runner(fn, x, kern, n)
 
 
 def torch_runner(kind: str, k: int, hw: int, cin: int, cout: int, n: int):
@@ -184,13 +174,7 @@ def main():
   for name, kind, hw, cin, cout, k in layer_specs(g):
     runners = {v: (torch_runner(kind, k, hw, cin, cout, args.n) if v == 'torch' else
                    jax_runner(kind, k, hw, cin, cout, v, args.n)) for v in variants}
-    times = {v: [] for v in variants}
-    for _ in range(args.reps):
-      for v, r in runners.items():
-        if r is not None:
-          t = time.perf_counter()
-          r()
-          times[v].append((time.perf_counter() - t) / args.n * 1e3)
+    times = harness.interleaved_ms(runners, args.reps, args.n)
     ms = {v: round(statistics.median(t), 3) if t else None for v, t in times.items()}
     rows.append({'layer': name, 'kind': kind, 'size_in': hw, 'c_in': cin, 'c_out': cout,
                  'kernel': k, 'ms': ms})
