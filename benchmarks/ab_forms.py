@@ -8,16 +8,16 @@ is liverjax's ``layers.max_pool_2x2`` (a reshape and a max over each 2x2 block, 
 hands to a YNNPACK reduction); 'pairwise' takes ``jnp.maximum`` of the two rows, then of the two
 columns. Each form is traced into its own epoch of --steps train steps (the entry of
 ``benchmarks/bench/classifier.py``, scanned by ``epochs.train_epoch`` as training runs it:
-``bench/harness.epoch_runner``).
+``bench/timers.epoch_runner``).
 
 --form=chunks: one convolution as liverjax computes it (a patch matrix and one matmul), forward
-and both gradients of sum(y^2) under ``lax.scan`` of --steps steps (``bench/harness.
+and both gradients of sum(y^2) under ``lax.scan`` of --steps steps (``bench/timers.
 grads_scan_runner``, as ``benchmarks/layers.py`` times a layer), with the batch of 64 whole or
 cut into 4, 8 or 16 chunks by ``lax.map`` (each chunk's patch matrix small enough to stay in
 cache), for the :quick classifier's second and third convolutions and the :quick
 discriminator's second.
 
-The variants run alternately --reps times (``bench/harness.interleaved_ms``); medians are
+The variants run alternately --reps times (``bench/timers.interleaved_ms``); medians are
 printed in ms per step.
 """
 
@@ -32,7 +32,7 @@ sys.path.insert(0, ROOT)
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
-from benchmarks.bench import classifier as bench_classifier, harness  # noqa: E402
+from benchmarks.bench import classifier as bench_classifier, timers  # noqa: E402
 from configs import common, variants  # noqa: E402
 from liverjax.models import conv_ops, layers  # noqa: E402
 
@@ -52,7 +52,7 @@ def epoch_runner(pool, steps: int):
   try:
     cfg = common.apply(common.base_config(), variants.AUG_QUICK)
     step, state, data = bench_classifier.jax_step(cfg)
-    return harness.epoch_runner(step, state, data, jax.random.key(1), steps)
+    return timers.epoch_runner(step, state, data, jax.random.key(1), steps)
   finally:
     layers.max_pool_2x2 = original
 
@@ -74,7 +74,7 @@ def conv_runner(shape, k: int, cout: int, stride: int, chunks: int, steps: int):
   """Returns a function that runs one compiled scan of forward + both gradients."""
   x = jax.random.normal(jax.random.key(0), shape)
   w = jax.random.normal(jax.random.key(1), (k, k, shape[-1], cout)) * 0.05
-  return harness.grads_scan_runner(lambda x, w: conv(x, w, stride, chunks), x, w, steps)
+  return timers.grads_scan_runner(lambda x, w: conv(x, w, stride, chunks), x, w, steps)
 
 
 CHUNK_LAYERS = (('classifier conv 2, 3x3 16->32 @32', (64, 32, 32, 16), 3, 32, 1),
@@ -95,7 +95,7 @@ def main():
       assert jnp.allclose(conv(x, w, stride, 4), conv(x, w, stride, 1), atol=1e-4), name
       runners = {f'chunks={c}': conv_runner(shape, k, cout, stride, c, args.steps)
                  for c in (1, 4, 8, 16)}
-      times = harness.interleaved_ms(runners, args.reps, args.steps)
+      times = timers.interleaved_ms(runners, args.reps, args.steps)
       print(f'{name:36s}' + '  '.join(f'{c} {statistics.median(ms):6.1f}'
                                       for c, ms in times.items()), flush=True)
     return
@@ -103,7 +103,7 @@ def main():
   assert bool((max_pool_pairwise(x) == layers.max_pool_2x2(x)).all()), 'the forms differ'
   runners = {'reshape+max': epoch_runner(layers.max_pool_2x2, args.steps),
              'pairwise': epoch_runner(max_pool_pairwise, args.steps)}
-  for name, ms in harness.interleaved_ms(runners, args.reps, args.steps).items():
+  for name, ms in timers.interleaved_ms(runners, args.reps, args.steps).items():
     print(f'{name:12s} median {statistics.median(ms):6.1f} ms/step, '
           f'range {min(ms):.1f}-{max(ms):.1f}')
 

@@ -45,7 +45,7 @@ import torch  # noqa: E402
 
 from liverjax.models import conv_ops, layers  # noqa: E402
 
-from benchmarks.bench import gan as gan_entries, harness  # noqa: E402
+from benchmarks.bench import gan as gan_entries, harness, timers  # noqa: E402
 
 BATCH = harness.BATCH
 
@@ -138,7 +138,7 @@ def jax_runner(kind: str, k: int, hw: int, cin: int, cout: int, variant: str, n:
     mod = (layers.ConvTranspose(cout, k, 2, use_bias=False, impl=variant) if kind == 'T'
            else layers.Conv(cout, k, strides=2, use_bias=False, impl=variant))
     fn = lambda x, kern: mod.apply({'params': {'kernel': kern}}, x)   # noqa: E731
-  return harness.grads_scan_runner(fn, x, kern, n)
+  return timers.grads_scan_runner(fn, x, kern, n)
 
 
 def torch_runner(kind: str, k: int, hw: int, cin: int, cout: int, n: int):
@@ -174,7 +174,7 @@ def main():
   for name, kind, hw, cin, cout, k in layer_specs(g):
     runners = {v: (torch_runner(kind, k, hw, cin, cout, args.n) if v == 'torch' else
                    jax_runner(kind, k, hw, cin, cout, v, args.n)) for v in variants}
-    times = harness.interleaved_ms(runners, args.reps, args.n)
+    times = timers.interleaved_ms(runners, args.reps, args.n)
     ms = {v: round(statistics.median(t), 3) if t else None for v, t in times.items()}
     rows.append({'layer': name, 'kind': kind, 'size_in': hw, 'c_in': cin, 'c_out': cout,
                  'kernel': k, 'ms': ms})

@@ -12,7 +12,7 @@ import jax
 import pytest
 
 from benchmarks import run
-from benchmarks.bench import classifier, diffusion, gan, harness
+from benchmarks.bench import classifier, diffusion, gan, harness, timers
 from liverjax.experiment import builders
 from liverjax.steps import diffusion as unet_step
 
@@ -114,3 +114,17 @@ def test_the_command_runs_on_jax_alone(tmp_path):
   r = json.loads(out.read_text())
   assert set(r['results']) == {'classifier_quick'} and r['versions']['torch'] is None
   assert r['results']['classifier_quick']['jax_pct_of_peak'] > 0
+
+
+def test_timers_interleave_each_runner_once_a_rep_and_time_a_layers_scan():
+  """interleaved_ms calls every runner once a rep, in order, and skips a missing one;
+  grads_scan_runner's compiled scan runs (each call its `steps` steps)."""
+  calls = []
+  times = timers.interleaved_ms({'a': lambda: calls.append('a'), 'none': None,
+                                 'b': lambda: calls.append('b')}, reps=3, steps=4)
+  assert calls == ['a', 'b'] * 3
+  assert len(times['a']) == len(times['b']) == 3 and times['none'] == []
+  x, kernel = jax.numpy.ones((2, 4, 4, 1)), jax.numpy.ones((3, 3, 1, 2))
+  run = timers.grads_scan_runner(lambda x, k: jax.lax.conv_general_dilated(
+      x, k, (1, 1), 'SAME', dimension_numbers=('NHWC', 'HWIO', 'NHWC')), x, kernel, steps=2)
+  run()
