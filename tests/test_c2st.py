@@ -1,6 +1,7 @@
 """The classifier two-sample test: chance on one distribution, near 1 on an obvious difference."""
 
 import numpy as np
+import threadpoolctl
 
 from liverjax.evaluation import c2st
 
@@ -60,3 +61,28 @@ def test_too_few_patients_give_a_reason_not_a_nan():
       'tumour': m}}}}))
   assert 'nan' not in text.lower() and 'n/a* (n/a*)' in text
   assert f'- n/a*: dcgan/tumour C2ST: {out["why"]}.' in text
+
+
+def test_the_trees_fit_and_score_on_one_openmp_thread(monkeypatch):
+  """OpenMP's spinning threads made two processes' C2STs slow each other fivefold on 2 cores
+  (benchmarks/c2st_threads.py): fit and predict_proba run under c2st.OPENMP_THREADS = 1."""
+  seen = []
+  model = c2st.HistGradientBoostingClassifier
+  fit, proba = model.fit, model.predict_proba
+
+  def openmp_threads():
+    return [p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'openmp']
+
+  def fit_spy(self, *a, **k):
+    seen.append(openmp_threads())
+    return fit(self, *a, **k)
+
+  def proba_spy(self, *a, **k):
+    seen.append(openmp_threads())
+    return proba(self, *a, **k)
+
+  monkeypatch.setattr(model, 'fit', fit_spy)
+  monkeypatch.setattr(model, 'predict_proba', proba_spy)
+  x = np.random.default_rng(0).normal(size=(60, 4))
+  c2st.c2st(x[:30], x[30:] + 1.0)
+  assert len(seen) == 10 and all(threads == [1] for threads in seen), seen

@@ -12,6 +12,14 @@ Trees, not a linear model or nearest neighbours: a collapsed generator's images 
 the real mean, where no hyperplane separates them and where they are every real point's nearest
 neighbours (a logistic regression scored 0.58 and a 10-nearest-neighbour classifier 0.86 on such a
 case, the trees 1.0).
+
+The trees run on one OpenMP thread (``OPENMP_THREADS``): OpenMP's threads spin while they wait,
+so two processes each with a thread a core (two benchmark parts, or a test run beside a job)
+slowed each other's C2ST about fivefold on a 2-core AMD EPYC with AVX-512, and a benchmark part's
+synthetic-quality stage from about one minute to 17-25. On one thread a C2ST alone takes
+1.1-1.6 times as long (5.7-6.6 s against 4.0-5.2 over three runs of the benchmark below), and two
+side by side are not slowed (5.7-6.4 s each against 18-25; ``python benchmarks/c2st_threads.py``,
+``benchmarks/c2st_threads.json``). The AUCs are the same.
 """
 
 from __future__ import annotations
@@ -21,6 +29,9 @@ import scipy.stats
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
+
+OPENMP_THREADS: int | None = 1   # None: OpenMP's default, a thread a core
 
 
 def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> dict:
@@ -42,8 +53,9 @@ def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> di
       continue   # few real groups: a fold may hold one side only (no AUC there)
     model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=8, min_samples_leaf=5,
                                            random_state=seed)
-    model.fit(x[train], y[train])
-    scores[test] = model.predict_proba(x[test])[:, 1]
+    with threadpool_limits(limits=OPENMP_THREADS, user_api='openmp'):
+      model.fit(x[train], y[train])
+      scores[test] = model.predict_proba(x[test])[:, 1]
     aucs.append(float(roc_auc_score(y[test], scores[test])))
   if len(aucs) < 2:
     n_groups = len(np.unique(groups[:n]))
