@@ -45,10 +45,10 @@ def max_pool_pairwise(x: jax.Array) -> jax.Array:
   return jnp.maximum(rows[:, :, 0::2], rows[:, :, 1::2])
 
 
-def epoch_runner(pool, steps: int):
+def pooled_classifier_runner(pool, steps: int):
   """Returns a function that runs one compiled scanned epoch of the :quick classifier with pool."""
   original = layers.max_pool_2x2
-  layers.max_pool_2x2 = pool   # read when the model is traced (compiled by epoch_runner's call)
+  layers.max_pool_2x2 = pool   # read when the model is traced, in timers.epoch_runner's first call
   try:
     cfg = common.apply(common.base_config(), variants.AUG_QUICK)
     step, state, data = bench_classifier.jax_step(cfg)
@@ -101,8 +101,8 @@ def main():
     return
   x = jax.random.normal(jax.random.key(2), (4, 8, 8, 3))
   assert bool((max_pool_pairwise(x) == layers.max_pool_2x2(x)).all()), 'the forms differ'
-  runners = {'reshape+max': epoch_runner(layers.max_pool_2x2, args.steps),
-             'pairwise': epoch_runner(max_pool_pairwise, args.steps)}
+  runners = {'reshape+max': pooled_classifier_runner(layers.max_pool_2x2, args.steps),
+             'pairwise': pooled_classifier_runner(max_pool_pairwise, args.steps)}
   for name, ms in timers.interleaved_ms(runners, args.reps, args.steps).items():
     print(f'{name:12s} median {statistics.median(ms):6.1f} ms/step, '
           f'range {min(ms):.1f}-{max(ms):.1f}')

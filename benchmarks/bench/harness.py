@@ -12,7 +12,7 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 
-from benchmarks.bench.timers import minor_faults, scan_ms, seconds
+from benchmarks.bench.timers import interleaved_ms, minor_faults, scan_ms, seconds
 
 BATCH = 64
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16')
@@ -69,10 +69,6 @@ def xla_cost(fn, *args) -> tuple[float | None, float | None]:
   return flops, temp_mb
 
 
-def _median_ms(times) -> float:
-  return 1e3 * statistics.median(times)
-
-
 def time_step(jax_step: Callable, torch_step: Callable | None, torch_bf16_step: Callable | None,
               steps: int, warmup: int, scan_steps: int, cost_analysis: bool = True,
               flop_counter: Callable | None = None) -> dict:
@@ -93,20 +89,12 @@ def time_step(jax_step: Callable, torch_step: Callable | None, torch_bf16_step: 
 
   t_torch = torch_step()[0] if torch_step else None
   t_bf16 = torch_bf16_step()[0] if torch_bf16_step else None
-  others = [t for t in (t_torch, t_bf16) if t is not None]
   flops = flop_counter(t_torch) if (flop_counter and t_torch) else flops_xla
   t_compile = seconds(run_jax)
-  for _ in range(warmup):
-    for f in [run_jax] + others:
-      f()
-  times = {'jax': [], 'torch': [], 'bf16': []}
-  for _ in range(steps):
-    times['jax'].append(seconds(run_jax))
-    if t_torch:
-      times['torch'].append(seconds(t_torch))
-    if t_bf16:
-      times['bf16'].append(seconds(t_bf16))
-  jax_ms = _median_ms(times['jax'])
+  runners = {'jax': run_jax, 'torch': t_torch, 'bf16': t_bf16}   # a missing twin is None
+  interleaved_ms(runners, warmup, 1)
+  times = interleaved_ms(runners, steps, 1)   # ms per call
+  jax_ms = statistics.median(times['jax'])
   out = {'jax_ms': round(jax_ms, 1),
          'gflop_per_step': None if flops is None else round(flops / 1e9, 2),
          'xla_gflop_per_step': None if flops_xla is None else round(flops_xla / 1e9, 2),
@@ -116,23 +104,23 @@ def time_step(jax_step: Callable, torch_step: Callable | None, torch_bf16_step: 
          'jax_minor_faults_per_step': int(statistics.median(minor_faults(run_jax)
                                                             for _ in range(3))),
          'jax_scan_ms': None if jax_scan_ms is None else round(jax_scan_ms, 1),
-         'jax_ms_all': [round(1e3 * t, 1) for t in times['jax']]}
+         'jax_ms_all': [round(t, 1) for t in times['jax']]}
   if t_torch:
-    torch_ms = _median_ms(times['torch'])
+    torch_ms = statistics.median(times['torch'])
     out.update({'torch_ms': round(torch_ms, 1), 'speedup_vs_torch': round(torch_ms / jax_ms, 3),
                 'torch_gflops': None if flops is None else round(flops / torch_ms / 1e6, 1),
                 'torch_minor_faults_per_step': int(statistics.median(
                     minor_faults(t_torch) for _ in range(3))),
                 'speedup_in_scan_vs_torch': (None if jax_scan_ms is None
                                              else round(torch_ms / jax_scan_ms, 3)),
-                'torch_ms_all': [round(1e3 * t, 1) for t in times['torch']]})
+                'torch_ms_all': [round(t, 1) for t in times['torch']]})
   if t_bf16:
-    bf16_ms = _median_ms(times['bf16'])
+    bf16_ms = statistics.median(times['bf16'])
     out.update({'torch_bf16_ms': round(bf16_ms, 1),
                 'speedup_vs_torch_bf16': round(bf16_ms / jax_ms, 3),
                 'speedup_in_scan_vs_torch_bf16': (None if jax_scan_ms is None
                                                   else round(bf16_ms / jax_scan_ms, 3)),
-                'torch_bf16_ms_all': [round(1e3 * t, 1) for t in times['bf16']]})
+                'torch_bf16_ms_all': [round(t, 1) for t in times['bf16']]})
   return out
 
 
