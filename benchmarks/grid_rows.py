@@ -4,17 +4,23 @@
   python benchmarks/grid_rows.py --out=benchmarks/diffusion_guidance.png --columns=6 \
       --row='cyst real=W1/samples/real_cyst.png' --row='cyst w=1=W1/samples/cyst.png' ...
 
-Each --row is LABEL=PATH of a grid written by a generator job (``W/samples/<class>.png``: 64x64
-tiles, --grid_columns a row, a 2-pixel pad, the whole scaled by a whole factor, as
-``liverjax.base.grid.make_grid`` writes them); the first --columns tiles of its first row are
-kept. The figure is scaled by --scale.
+Each --row is LABEL=PATH of a grid written by a generator job (``W/samples/<class>.png``,
+--grid_columns tiles a row), read back into tiles by ``liverjax.base.grid.split_grid``; its first
+--columns tiles are laid out again by ``make_grid`` at the grid's own scale. The figure is scaled
+by --scale.
 """
 
 import argparse
+import os
+import sys
 
+import numpy as np
 from PIL import Image, ImageDraw
 
-TILE, PAD, LABEL_W = 64, 2, 110
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from liverjax.base import grid as grid_lib   # noqa: E402
+
+LABEL_W = 110
 
 
 def main():
@@ -28,15 +34,14 @@ def main():
   rows = []
   for spec in args.row:
     label, path = spec.rsplit('=', 1)
-    grid = Image.open(path).convert('L')
-    scale, rest = divmod(grid.width, args.grid_columns * (TILE + PAD) + PAD)
-    if rest or not scale:
-      raise ValueError(f'{path}: {grid.width} px wide is not a grid of {args.grid_columns} tiles')
-    cell, pad = scale * (TILE + PAD), scale * PAD
-    width = pad + args.columns * cell
-    row = Image.new('L', (LABEL_W + width, cell + pad), 255)
-    row.paste(grid.crop((0, 0, width, cell + pad)), (LABEL_W, 0))
-    ImageDraw.Draw(row).text((6, cell // 2 - 6), label, fill=0)
+    grid = np.asarray(Image.open(path).convert('L'))
+    tiles = grid_lib.split_grid(grid, args.grid_columns)[:args.columns]
+    unscaled = grid_lib.make_grid(np.zeros((args.grid_columns, *tiles.shape[1:])))
+    scale = grid.shape[1] // unscaled.shape[1]   # the grid's own whole scale
+    strip = grid_lib.make_grid(tiles, ncol=args.columns, scale=scale)
+    row = Image.new('L', (LABEL_W + strip.shape[1], strip.shape[0]), 255)
+    row.paste(Image.fromarray(strip), (LABEL_W, 0))
+    ImageDraw.Draw(row).text((6, strip.shape[0] // 2 - 6), label, fill=0)
     rows.append(row)
   out = Image.new('L', (rows[0].width, sum(r.height for r in rows)), 255)
   y = 0

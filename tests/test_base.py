@@ -7,7 +7,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from liverjax.base import errors, mesh as mesh_lib, padding, workdir
+from liverjax.base import errors, grid, mesh as mesh_lib, padding, workdir
 from liverjax.evaluation import inference
 from liverjax.experiment import summary
 
@@ -88,3 +88,14 @@ def test_nested_stopwatch_stages_add_up_to_the_total(monkeypatch):
   sw.compiles.close()
   assert s['stages_s'] == {'GAN training': 3.0, 'summary': 2.0}
   assert s['total_s'] == 7.0 and s['other_s'] == 2.0
+
+
+@pytest.mark.parametrize('scale', [1, 3])
+def test_split_grid_returns_the_tiles_make_grid_laid_out(scale):
+  images = np.random.default_rng(0).random((11, 64, 64)).astype(np.float32)
+  tiles = grid.split_grid(grid.make_grid(images, ncol=4, scale=scale), ncol=4)
+  assert tiles.shape == (12, 64, 64)   # three rows of four; the last cell blank
+  np.testing.assert_array_equal(tiles[:11], np.round(images * 255.0) / np.float32(255.0))
+  np.testing.assert_array_equal(tiles[11], np.float32(128.0 / 255.0))
+  with pytest.raises(ValueError, match='not a grid of 5'):
+    grid.split_grid(grid.make_grid(images, ncol=4, scale=scale), ncol=5)

@@ -9,7 +9,8 @@ from PIL import Image
 
 
 def make_grid(images: np.ndarray, ncol: int = 8, pad: int = 2, scale: int = 1) -> np.ndarray:
-  """Returns a uint8 (H, W) mosaic of images (N, h, w[, 1]) in [0,1], row-major, 1-px grey pad."""
+  """Returns a uint8 (H, W) mosaic of images (N, h, w[, 1]) in [0,1], row-major, a pad-pixel grey
+  border around each tile, every pixel repeated scale x scale times."""
   images = np.asarray(images, np.float32)
   if images.ndim == 4:
     images = images[..., 0]
@@ -24,6 +25,21 @@ def make_grid(images: np.ndarray, ncol: int = 8, pad: int = 2, scale: int = 1) -
   if scale > 1:
     grid = np.kron(grid, np.ones((scale, scale), np.uint8))
   return grid
+
+
+def split_grid(grid: np.ndarray, ncol: int, tile: int = 64, pad: int = 2) -> np.ndarray:
+  """Returns the (N, tile, tile) float32 tiles in [0,1] of a uint8 grid that :func:`make_grid`
+  wrote with ncol tiles a row and this pad (its whole scale read from the width), row-major;
+  a last row's blank cells come back as grey tiles."""
+  grid = np.asarray(grid)
+  scale, rest = divmod(grid.shape[1], ncol * (tile + pad) + pad)
+  nrow, rest_h = divmod(grid.shape[0] // max(scale, 1) - pad, tile + pad)
+  if rest or rest_h or not scale or grid.shape[0] % scale:
+    raise ValueError(f'a {grid.shape} image is not a grid of {ncol} {tile}-px tiles a row')
+  grid = grid[::scale, ::scale]
+  step = tile + pad
+  return np.stack([grid[pad + r * step:pad + r * step + tile, pad + c * step:pad + c * step + tile]
+                   for r in range(nrow) for c in range(ncol)]).astype(np.float32) / 255.0
 
 
 def save_grid(path: str, images: np.ndarray, ncol: int = 8, scale: int = 1) -> str:
