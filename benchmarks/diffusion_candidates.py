@@ -3,7 +3,8 @@ fold 0, never on the reported seed 0.
 
 python benchmarks/diffusion_candidates.py --root=DIR --channels=16 --dropout=0.1 \
     --candidates=120:18,168:12 [--samples_per_class=200] [--quality_from=JUDGED_WORKDIR] \
-    [--guidance=1] [--model_from=TRAINED_WORKDIR] [--out=benchmarks/diffusion_candidates.jsonl]
+    [--guidance=1] [--model_from=TRAINED_WORKDIR] [--epochs=400] \
+    [--out=benchmarks/diffusion_candidates.jsonl]
 
 Each candidate `steps:sampler_steps` is a diffusion job (configs/diffusion.py on three levels,
 one block a level, 2x2 patches, attention at 8x8, 500 classic variants a class as the main job's
@@ -50,6 +51,8 @@ flags.DEFINE_float('guidance', 1.0, 'Guidance w the samples are drawn with: 0 un
                    'conditional (one network pass a Heun step), > 1 guided (two passes).')
 flags.DEFINE_string('model_from', '', 'A trained candidate\'s workdir (same seed, fold, width and '
                     'dropout) whose checkpoints start the line, as the previous candidate\'s do.')
+flags.DEFINE_integer('epochs', 0, 'Epochs the config allows (0: its own, 200 = 4,800 steps of 24; '
+                     'a candidate longer than that needs more).')
 flags.DEFINE_string('out', os.path.join(ROOT, 'benchmarks', 'diffusion_candidates.jsonl'),
                     'JSON lines file appended to.')
 flags.mark_flag_as_required('root')
@@ -103,13 +106,15 @@ def main(argv):
                   f'--config.gan.max_steps={steps}', f'--config.gan.channels={FLAGS.channels}',
                   f'--config.gan.dropout={FLAGS.dropout}', f'--config.gan.sampler_steps={sampler}',
                   f'--config.gan.samples_per_class={FLAGS.samples_per_class}',
-                  f'--config.gan.guidance={FLAGS.guidance}', *FIXED])
+                  f'--config.gan.guidance={FLAGS.guidance}', *FIXED,
+                  *([f'--config.gan.epochs={FLAGS.epochs}'] if FLAGS.epochs else [])])
     if judged and not os.path.exists(os.path.join(work, 'quality')):
       shutil.copytree(os.path.join(judged, 'quality'), os.path.join(work, 'quality'))
     judge_s = _run(['-m', 'liverjax.tools.quality', f'--workdir={work}', '--tstr_per_class=0'])
     line = {'name': name, 'seed': FLAGS.seed, 'fold': FLAGS.fold, 'channels': FLAGS.channels,
             'dropout': FLAGS.dropout, 'steps': steps, 'sampler_steps': sampler,
             'samples_per_class': FLAGS.samples_per_class, 'guidance': FLAGS.guidance,
+            'epochs': json.load(open(os.path.join(work, 'config.json')))['gan']['epochs'],
             'resumed_from': os.path.basename(previous) if previous else None,
             'job_s': round(job_s, 1), 'judge_s': round(judge_s, 1),
             'timing': json.load(open(os.path.join(work, 'timing.json'))),
