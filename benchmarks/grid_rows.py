@@ -35,10 +35,9 @@ def main():
   for spec in args.row:
     label, path = spec.rsplit('=', 1)
     grid = np.asarray(Image.open(path).convert('L'))
-    tiles = grid_lib.split_grid(grid, args.grid_columns)[:args.columns]
-    unscaled = grid_lib.make_grid(np.zeros((args.grid_columns, *tiles.shape[1:])))
-    scale = grid.shape[1] // unscaled.shape[1]   # the grid's own whole scale
-    strip = grid_lib.make_grid(tiles, ncol=args.columns, scale=scale)
+    tiles = grid_lib.split_grid(grid, args.grid_columns)
+    scale = grid.shape[1] // grid_lib.make_grid(tiles, ncol=args.grid_columns).shape[1]
+    strip = grid_lib.make_grid(tiles[:args.columns], ncol=args.columns, scale=scale)
     row = Image.new('L', (LABEL_W + strip.shape[1], strip.shape[0]), 255)
     row.paste(Image.fromarray(strip), (LABEL_W, 0))
     ImageDraw.Draw(row).text((6, strip.shape[0] // 2 - 6), label, fill=0)
