@@ -73,10 +73,12 @@ def main():
       print(f'{label:14s} {"alone" if processes == 1 else "pair ":6s}'
             + '  '.join(f'{o["seconds"]:6.1f} s' for o in out), flush=True)
   same = len({json.dumps(a) for a in aucs.values()}) == 1
+  from liverjax.base import provenance   # pylint: disable=import-outside-toplevel
   print(f'fold AUCs the same with either setting: {same}')
   record = {'rows': rows, 'fold_aucs_equal': same, 'real': args.real,
             'synthetic': args.synthetic, 'dim': args.dim, 'calls': args.calls,
-            'machine': {'platform': platform.platform(), 'cpu_count': os.cpu_count()},
+            'machine': {'platform': platform.platform(), 'cpu_count': os.cpu_count(),
+                        'cpu': provenance.cpu()},
             'date': time.strftime('%Y-%m-%d %H:%M:%S')}
   with open(args.out, 'w') as f:
     json.dump(record, f, indent=2)

@@ -43,6 +43,7 @@ import jax.numpy as jnp  # noqa: E402
 import ml_collections  # noqa: E402
 import torch  # noqa: E402
 
+from liverjax.base import provenance  # noqa: E402
 from liverjax.models import conv_ops, layers  # noqa: E402
 
 from benchmarks.bench import gan as gan_entries, harness, timers  # noqa: E402
@@ -191,7 +192,8 @@ def main():
                                    else f'{"-":>10s}' for v in variants))
   out = {'widths': args.widths, 'g_widths': list(g.g_widths), 'd_widths': list(g.d_widths),
          'batch': BATCH, 'n': args.n, 'reps': args.reps, 'threads': args.threads,
-         'machine': {'platform': platform.platform(), 'cpu_count': os.cpu_count()},
+         'machine': {'platform': platform.platform(), 'cpu_count': os.cpu_count(),
+                     'cpu': provenance.cpu()},
          'versions': {'jax': jax.__version__, 'torch': torch.__version__},
          'xla_flags': os.environ.get('XLA_FLAGS', ''), 'layers': rows, 'sum_ms': totals,
          'date': time.strftime('%Y-%m-%d %H:%M:%S')}
