@@ -51,15 +51,15 @@ def c2st(real, synthetic, real_groups=None, folds: int = 5, seed: int = 0) -> di
   folds = int(min(folds, n, m))
   splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
   aucs, scores = [], np.full(len(y), np.nan)
-  with threadpool_limits(limits=OPENMP_THREADS, user_api='openmp'):
-    for train, test in splitter.split(x, y, groups):
-      if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
-        continue   # few real groups: a fold may hold one side only (no AUC there)
-      model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=8, min_samples_leaf=5,
-                                             random_state=seed)
+  for train, test in splitter.split(x, y, groups):
+    if len(np.unique(y[test])) < 2 or len(np.unique(y[train])) < 2:
+      continue   # few real groups: a fold may hold one side only (no AUC there)
+    model = HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=8, min_samples_leaf=5,
+                                           random_state=seed)
+    with threadpool_limits(limits=OPENMP_THREADS, user_api='openmp'):
       model.fit(x[train], y[train])
       scores[test] = model.predict_proba(x[test])[:, 1]
-      aucs.append(float(roc_auc_score(y[test], scores[test])))
+    aucs.append(float(roc_auc_score(y[test], scores[test])))
   if len(aucs) < 2:
     n_groups = len(np.unique(groups[:n]))
     return {'auc': None, 'ci95': None, 'fold_aucs': aucs, 'n_real': n, 'n_synthetic': m,
