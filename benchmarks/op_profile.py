@@ -30,7 +30,6 @@ import glob
 import gzip
 import json
 import os
-import platform
 import re
 import statistics
 import sys
@@ -45,6 +44,7 @@ import jax.numpy as jnp  # noqa: E402
 
 from benchmarks import run  # noqa: E402
 from benchmarks.bench import harness  # noqa: E402
+from liverjax.base import provenance  # noqa: E402
 from liverjax.steps import epochs  # noqa: E402
 
 KINDS = ('matmul', 'patches & layout', 'reductions', 'elementwise')
@@ -56,23 +56,10 @@ _SHAPE = re.compile(r'\w+\[([\d,]*)\]')
 
 def vector_isa(cpuinfo: str = '/proc/cpuinfo') -> str:
   """Returns 'amx', 'avx512', 'avx2' or 'other': the widest float vector instructions the CPU
-  has (XLA_FLAGS' --xla_cpu_max_isa caps what XLA generates, and is named apart)."""
-  try:
-    with open(cpuinfo) as f:
-      flags = set(next((ln.split(':', 1)[1].split() for ln in f if ln.startswith('flags')), []))
-  except OSError:
-    return 'other'
-  for name, flag in (('amx', 'amx_tile'), ('avx512', 'avx512f'), ('avx2', 'avx2')):
-    if flag in flags:
-      return name
-  return 'other'
-
-
-def cpu_model(cpuinfo: str = '/proc/cpuinfo') -> str:
-  """Returns the CPU's model name ('Intel(R) Xeon(R) ...'), or the machine type."""
-  with open(cpuinfo) as f:
-    return next((ln.split(':', 1)[1].strip() for ln in f if ln.startswith('model name')),
-                platform.machine())
+  has, as provenance.cpu names them (XLA_FLAGS' --xla_cpu_max_isa caps what XLA generates, and
+  is named apart)."""
+  isa = provenance.cpu(cpuinfo)['isa']
+  return isa[0].lower().replace('-', '') if isa else 'other'
 
 
 def _dims(shape: str) -> list[int]:
@@ -232,7 +219,7 @@ def main():
   peak = harness.jax_gemm_peak()['peak_gflops']
   print(f'sgemm peak {peak:.0f} GFLOP/s ({os.cpu_count()} threads, CPU {isa}'
         f'{", XLA capped at " + cap.group(1) if cap else ""})', flush=True)
-  result = {'machine': {'cpu': cpu_model(), 'vector_isa': isa,
+  result = {'machine': {'cpu': provenance.cpu()['model'], 'vector_isa': isa,
                         'cpus': os.cpu_count(), 'jax': jax.__version__,
                         'XLA_FLAGS': os.environ.get('XLA_FLAGS', '')},
             'sgemm_peak_gflops': round(peak, 1), 'steps_per_epoch': args.steps, 'entries': {}}
