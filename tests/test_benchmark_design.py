@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from configs import benchmark, benchmark_diffusion
+from configs import benchmark, benchmark_diffusion, benchmark_diffusion_long
 from liverjax.base import errors
 from liverjax.datasets import cohorts
 from liverjax.experiment import classifier_job
@@ -43,6 +43,21 @@ def test_the_diffusion_benchmark_is_the_benchmark_with_one_arm_more():
                                                           'dcgan_vs_classic')
     assert diff.pop('diffusion')['kind'] == 'diffusion'
     assert diff == base, arg
+
+
+def test_the_long_diffusion_benchmark_differs_only_in_arms_and_training_length():
+  """Its none, classic and real runs repeat the diffusion benchmark's; its diffusion model is
+  that benchmark's but for the uncapped training (`:quick` only)."""
+  for arg in ('quick', 'smoke', None):
+    diff, long = (m.get_config(arg).to_dict() for m in (benchmark_diffusion,
+                                                        benchmark_diffusion_long))
+    assert long.pop('arms') == ('none', 'classic', 'diffusion', 'real')
+    diff.pop('arms'), diff.pop('dcgan')
+    d, l = diff.pop('diffusion'), long.pop('diffusion')
+    assert l.pop('max_steps') == (0 if arg == 'quick' else d['max_steps'])
+    d.pop('max_steps')
+    assert (d, diff) == (l, long), arg
+  assert benchmark_diffusion.get_config('quick').diffusion.max_steps == 480
 
 
 def _part(root, first, count):
