@@ -85,4 +85,6 @@ def test_the_trees_fit_and_score_on_one_openmp_thread(monkeypatch):
   monkeypatch.setattr(model, 'predict_proba', proba_spy)
   x = np.random.default_rng(0).normal(size=(60, 4))
   c2st.c2st(x[:30], x[30:] + 1.0)
-  assert len(seen) == 10 and all(threads == [1] for threads in seen), seen
+  # Every OpenMP runtime loaded is limited; there may be more than one (another test in the same
+  # worker can load a second), so each fit sees [1] or [1, 1], never a runtime left at a core each.
+  assert len(seen) == 10 and all(threads and set(threads) == {1} for threads in seen), seen
