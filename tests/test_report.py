@@ -164,3 +164,20 @@ def test_quality_and_oracle_share_tables():
   assert 'a null or negative result of a generator arm from it says nothing' in text   # acgan's row
   del shares['acgan']
   assert 'says nothing' not in '\n'.join(quality.oracle_share({'oracle_share': shares}))
+
+
+def test_the_closest_pairs_caption_names_the_fold_they_were_drawn_from(tmp_path):
+  """synthetic_quality draws the closest pairs on the run's first fold; a replicate part of a
+  benchmark has only fold (replicate) K, and its caption said fold 0."""
+  from liverjax.report import quality
+  os.makedirs(tmp_path / 'figures')
+  (tmp_path / 'figures' / 'closest_diffusion.png').write_bytes(b'png')
+  pair = {'synthetic': 0.5, 'real': 0.5}
+  row = {k: pair for k in ('fd', 'kid', 'precision', 'recall', 'density', 'coverage',
+                           'memorised_pixels', 'memorised_features', 'c2st')}
+  q = {'diffusion': {'folds': [{'fold': 3}, {'fold': 2}], 'per_class': {'cyst': row}}}
+  text = '\n'.join(quality.synthetic_quality({'synthetic_quality': q}, str(tmp_path)))
+  assert '**diffusion**, fold 2: per class' in text and 'fold 0' not in text
+  del q['diffusion']['folds']   # no fold list: fold 0, as before
+  text = '\n'.join(quality.synthetic_quality({'synthetic_quality': q}, str(tmp_path)))
+  assert '**diffusion**, fold 0: per class' in text

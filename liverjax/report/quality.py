@@ -116,9 +116,10 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
            'against the training ROIs. Memorised: share closer to a training ROI than 95% of '
            'new real ROIs are (pixels: over flips, turns and shifts up to 4 px); 5% for a '
            'perfect generator. Copies: share with its nearest training ROI under 1/3 of the '
-           'second nearest\'s distance (real: of the test ROIs; folds pooled). C2ST: ROC AUC of a small classifier telling the images from '
-           'real test ROIs (0.5 = indistinguishable; about 20 real ROIs per class and fold: '
-           'little power, per-fold intervals in results.json).', '']
+           'second nearest\'s distance (real: of the test ROIs; folds pooled). C2ST: ROC AUC '
+           'of a small classifier telling the images from real test ROIs (0.5 = '
+           'indistinguishable; about 20 real ROIs per class and fold: little power, per-fold '
+           'intervals in results.json).', '']
   lines += table(['pool', 'class', 'FD', 'KID', 'precision', 'recall', 'density', 'coverage',
                    'memorised (px)', 'memorised (feat.)', 'copies (px)', 'copies (feat.)',
                    'C2ST AUC'], rows)
@@ -140,9 +141,10 @@ def synthetic_quality(results: dict, workdir: str = '') -> list[str]:
   for arm in q:
     name = os.path.join('figures', f'closest_{arm}.png')
     if workdir and os.path.exists(os.path.join(workdir, name)):
-      lines += [f'**{arm}**, fold 0: per class (rows), the 4 images nearest to a training ROI, '
-                'each followed by that ROI (compared over flips, turns and shifts; shown '
-                'unaligned)', '', f'![closest pairs, {arm}]({name})', '']
+      fold = min((f['fold'] for f in q[arm].get('folds', [])), default=0)   # as drawn
+      lines += [f'**{arm}**, fold {fold}: per class (rows), the 4 images nearest to a '
+                'training ROI, each followed by that ROI (compared over flips, turns and '
+                'shifts; shown unaligned)', '', f'![closest pairs, {arm}]({name})', '']
   return lines
 
 
