@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import jax
 import numpy as np
@@ -116,6 +117,14 @@ def test_every_pool_is_judged_beside_real_data_in_an_experiment(tmp_path):
   assert '](figures/prdc.png)' in text and '](figures/c2st_roc.png)' in text
   assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'c2st_roc.png')) > 1000
   assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'prdc.png')) > 1000
+  # Without fold 0's reference classifier the first fold judged is fold 1: the closest pairs
+  # are drawn from it and the caption names it.
+  shutil.rmtree(os.path.join(str(tmp_path), 'checkpoints', 'classic_n64_seed0_fold0'))
+  os.remove(os.path.join(str(tmp_path), 'figures', 'closest_real.png'))
+  again = quality_tool.judge(str(tmp_path))['synthetic_quality']['real']
+  assert [f['fold'] for f in again['folds']] == [1, 2]
+  assert os.path.getsize(os.path.join(str(tmp_path), 'figures', 'closest_real.png')) > 1000
+  assert '**real**, fold 1:' in open(os.path.join(str(tmp_path), 'report.md')).read()
 
 
 def test_a_gan_job_on_a_fold_is_judged_against_that_folds_test_rois(tmp_path):
