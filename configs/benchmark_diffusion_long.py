@@ -16,7 +16,8 @@ tells real ROIs apart). Not the frozen arm: it costs about ten times the issue's
 The primary comparison is diffusion - classic; the oracle's share is secondary. The none,
 classic and real runs use the same keys as configs/benchmark.py's, so on the same CPU they
 repeat that benchmark's to every digit. Variants as configs/benchmark.py's (`:smoke` and the
-paper's variant train the diffusion model as configs/benchmark_diffusion.py does).
+paper's variant train the diffusion model as configs/benchmark_diffusion.py does). Its six
+replicates, merged: benchmarks/benchmark_diffusion_long/.
 """
 
 from configs import benchmark
