@@ -58,8 +58,8 @@ def summarize(records: list[dict], classes, config, design: inference.Design) ->
       continue   # TSTR and TRTR: compared with each other only (train_synthetic_test_real)
     for ref in ('none', 'classic', ARMS[arm].baseline):
       if arm != ref and ref in arms and order.index(arm) > order.index(ref):
-        paired[f'{arm}_vs_{ref}'] = _paired(records, (arm, arms[arm]['size']),
-                                            (ref, arms[ref]['size']), design)
+        paired[f'{arm}_vs_{ref}'] = paired_runs(records, (arm, arms[arm]['size']),
+                                                (ref, arms[ref]['size']), design)
   out = {'classes': list(classes), 'design': design.to_dict(), 'arms': arms,
          'paired_accuracy': paired}
   if config.get('primary'):   # declared in advance; the other comparisons are secondary
@@ -70,7 +70,7 @@ def summarize(records: list[dict], classes, config, design: inference.Design) ->
   return out
 
 
-def _paired(records: list[dict], a: tuple[str, int], b: tuple[str, int],
+def paired_runs(records: list[dict], a: tuple[str, int], b: tuple[str, int],
             design: inference.Design) -> dict:
   """Returns the paired test of runs (arm, size) a against b, unit by unit, over the seeds both
   ran (each unit's accuracy the mean over those seeds)."""
@@ -117,7 +117,8 @@ def train_synthetic_test_real(records: list[dict], config, arms: dict, num_class
       rows[str(size)] = {'images': images,
                          'tstr': arms[arm]['sweep'][str(size)]['accuracy'],
                          'trtr': trtr and trtr['accuracy'],
-                         'paired': trtr and _paired(records, (arm, size), ('trtr', size), design)}
+                         'paired': trtr and paired_runs(records, (arm, size), ('trtr', size),
+                                                        design)}
     out[arm] = {'source': ARMS[arm].source, 'sizes': rows}
   return out
 
