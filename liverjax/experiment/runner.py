@@ -98,7 +98,7 @@ class Runner:
                              {k: float(last_epoch[k]) for k in ('loss', 'accuracy')},
               **classification.metrics_from_confusion(cm)}
     if context.is_replicates(ctx.config):   # which test ROIs it got right: every replicate tests
-      record['test_correct'] = classification.pack_correct(   # one cohort (summary.paired_runs)
+      record['test_correct'] = classification.pack_correct(   # on one cohort (summary.paired_runs)
           preds == ctx.ds.labels[test_idx])
     wd.write_json(context.record_path(ctx.workdir, run.name), record)
     return record
