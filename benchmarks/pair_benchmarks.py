@@ -17,7 +17,6 @@ size. Comparisons made this way were not declared with either benchmark: say so 
 """
 
 import glob
-import json
 import os
 import sys
 
@@ -25,6 +24,7 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from liverjax.base import workdir as wd  # noqa: E402
 from liverjax.evaluation import inference  # noqa: E402
 from liverjax.experiment import summary  # noqa: E402
 
@@ -45,8 +45,7 @@ def read_runs(dirs: list[str]) -> dict:
   out = {}
   for d in dirs:
     for path in sorted(glob.glob(os.path.join(d, 'runs', '*.json'))):
-      with open(path) as f:
-        r = json.load(f)
+      r = wd.read_json(path)
       out[(r['arm'], r['size'], r['seed'], r['fold'])] = r
   return out
 
@@ -95,8 +94,7 @@ def main(_):
           f' over replicates {r["replicates"]}, p (t) {r["p_ttest"]:.3g}, p (sign-flip) '
           f'{r["p_permutation"]:.3g}, smallest detectable {100 * r["mde"]:.1f}')
   if FLAGS.out:
-    with open(FLAGS.out, 'w') as f:
-      json.dump(out, f, indent=2)
+    wd.write_json(FLAGS.out, out)
 
 
 if __name__ == '__main__':
