@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from liverjax.base import workdir as wd  # noqa: E402
 from liverjax.evaluation import inference  # noqa: E402
-from liverjax.experiment import summary  # noqa: E402
+from liverjax.experiment import context, summary  # noqa: E402
 
 FLAGS = flags.FLAGS
 
@@ -44,7 +44,7 @@ def read_runs(dirs: list[str]) -> dict:
   """Returns {(arm, size, seed, replicate): run record} over the workdirs' runs/*.json."""
   out = {}
   for d in dirs:
-    for path in sorted(glob.glob(os.path.join(d, 'runs', '*.json'))):
+    for path in sorted(glob.glob(context.record_path(d, '*'))):
       r = wd.read_json(path)
       out[(r['arm'], r['size'], r['seed'], r['fold'])] = r
   return out

@@ -71,7 +71,7 @@ def summarize(records: list[dict], classes, config, design: inference.Design) ->
 
 
 def paired_runs(records: list[dict], a: tuple[str, int], b: tuple[str, int],
-            design: inference.Design) -> dict:
+                design: inference.Design) -> dict:
   """Returns the paired test of runs (arm, size) a against b, unit by unit, over the seeds both
   ran (each unit's accuracy the mean over those seeds)."""
   a_runs, b_runs = ([r for r in records if (r['arm'], r['size']) == x] for x in (a, b))

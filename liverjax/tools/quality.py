@@ -72,7 +72,7 @@ def judge(workdir: str) -> dict:
   config = ml_collections.ConfigDict(config_dict)
   config.progress = False
   runner = Runner(context.build(config, workdir))
-  records = [wd.read_json(p) for p in sorted(glob.glob(os.path.join(workdir, 'runs', '*.json')))]
+  records = [wd.read_json(p) for p in sorted(glob.glob(context.record_path(workdir, '*')))]
   share = summary.oracle_share(records, config, runner.ctx.design)
   if share:
     results['oracle_share'] = share
